@@ -1,0 +1,44 @@
+# Doppel — the two commands an operator types are `make demo` and `make test`.
+BUILD_DIR ?= build
+SAN_DIR   ?= build-asan
+LISTEN    ?= 127.0.0.1:8080
+DATA_DIR  ?= $(CURDIR)/data/demo
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build demo test test-asan bench bench-spine clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR)
+
+# Builds, starts the server on LISTEN with DATA_DIR and loads the example models and twins.
+demo: build
+	scripts/demo.sh $(BUILD_DIR)/doppel $(LISTEN) $(DATA_DIR)
+
+# Builds and runs every test (unit + integration); non-zero exit on any failure.
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (Debug).
+test-asan: deps
+	cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDOPPEL_SANITIZE=ON
+	cmake --build $(SAN_DIR)
+	ctest --test-dir $(SAN_DIR) --output-on-failure -j2
+
+# Every benchmark in quick mode; each prints a one-line JSON object as its last line.
+bench: bench-spine
+
+bench-spine: build
+	scripts/bench-spine.sh $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR) $(SAN_DIR)

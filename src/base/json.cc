@@ -1,0 +1,178 @@
+#include "base/json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace doppel {
+namespace {
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+// Line and column (1-based) of byte `offset` in `text`.
+std::pair<std::size_t, std::size_t> LineColumn(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+void AppendDouble(std::string& out, double d) {
+  if (!std::isfinite(d)) {  // JSON has no NaN/Infinity; null is the honest rendering.
+    out += "null";
+    return;
+  }
+  char buf[32];
+  // Shortest round-trip form; std::chars_format::general would switch to exponent early.
+  double magnitude = std::fabs(d);
+  auto fmt = (magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e17))
+                 ? std::chars_format::scientific
+                 : std::chars_format::fixed;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, fmt);
+  if (ec != std::errc()) {
+    auto [end2, ec2] = std::to_chars(buf, buf + sizeof buf, d);
+    end = end2;
+  }
+  std::string_view s(buf, end - buf);
+  out += s;
+  // Keep doubles recognisable as such on the wire: 3 → 3.0 would change nothing for clients
+  // that parse numbers, and ADT itself writes integral doubles without a fraction, so we do too.
+}
+
+void Write(std::string& out, const json::value& v, int indent, int depth);
+
+void Newline(std::string& out, int indent, int depth) {
+  if (indent < 0) return;
+  out += '\n';
+  out.append(static_cast<std::size_t>(indent * depth), ' ');
+}
+
+void Write(std::string& out, const json::value& v, int indent, int depth) {
+  switch (v.kind()) {
+    case json::kind::null: out += "null"; break;
+    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case json::kind::int64: out += std::to_string(v.get_int64()); break;
+    case json::kind::uint64: out += std::to_string(v.get_uint64()); break;
+    case json::kind::double_: AppendDouble(out, v.get_double()); break;
+    case json::kind::string: AppendJsonString(out, v.get_string()); break;
+    case json::kind::array: {
+      const auto& a = v.get_array();
+      out += '[';
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i) out += ',';
+        Newline(out, indent, depth + 1);
+        Write(out, a[i], indent, depth + 1);
+      }
+      if (!a.empty()) Newline(out, indent, depth);
+      out += ']';
+      break;
+    }
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      out += '{';
+      bool first = true;
+      for (const auto& kv : o) {
+        if (!first) out += ',';
+        first = false;
+        Newline(out, indent, depth + 1);
+        AppendJsonString(out, kv.key());
+        out += indent < 0 ? ":" : ": ";
+        Write(out, kv.value(), indent, depth + 1);
+      }
+      if (!o.empty()) Newline(out, indent, depth);
+      out += '}';
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+Result<json::value> ParseJson(std::string_view text, const JsonLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return Status::PayloadTooLarge(fmt::format("JSON document of {} bytes exceeds the limit of {} bytes",
+                                               text.size(), limits.max_bytes));
+  }
+  std::string_view body = text;
+  if (body.starts_with(kUtf8Bom)) body.remove_prefix(kUtf8Bom.size());
+
+  json::parse_options options;
+  options.max_depth = limits.max_depth;
+  json::stream_parser parser(json::storage_ptr(), options);
+  boost::system::error_code ec;
+  std::size_t consumed = parser.write_some(body.data(), body.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (!ec && consumed < body.size()) ec = json::error::extra_data;
+  if (ec) {
+    std::size_t offset = consumed + (text.size() - body.size());
+    auto [line, column] = LineColumn(text, offset);
+    std::string reason = ec.message();
+    if (ec == json::error::too_deep) {
+      reason = fmt::format("nesting deeper than the limit of {}", limits.max_depth);
+    }
+    if (body.empty()) reason = "empty document";
+    return Status::InvalidArgument(
+        fmt::format("invalid JSON at line {}, column {} (offset {}): {}", line, column, offset, reason));
+  }
+  return parser.release();
+}
+
+std::string ToJson(const json::value& value) {
+  std::string out;
+  Write(out, value, -1, 0);
+  return out;
+}
+
+std::string ToPrettyJson(const json::value& value) {
+  std::string out;
+  Write(out, value, 2, 0);
+  return out;
+}
+
+std::string_view JsonTypeName(const json::value& value) {
+  switch (value.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: return "number";
+    case json::kind::string: return "string";
+    case json::kind::array: return "array";
+    case json::kind::object: return "object";
+  }
+  return "unknown";
+}
+
+}  // namespace doppel

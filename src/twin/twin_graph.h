@@ -1,0 +1,164 @@
+// The twin graph: models, twins (instances of models) and relationships (typed edges), kept in
+// memory, validated against the models, made durable through a Journal, announced on an
+// EventBus.
+//
+// Documents use the Azure Digital Twins JSON shapes, so the server passes them through:
+//   twin:         {"$dtId", "$etag", "$metadata": {"$model", "$lastUpdateTime",
+//                  "<prop>": {"lastUpdateTime"}}, "<prop>": value, "<component>": {
+//                  "$metadata": {...}, "<prop>": value}}
+//   relationship: {"$relationshipId", "$etag", "$sourceId", "$relationshipName", "$targetId",
+//                  "<prop>": value}
+//
+// Thread-safety: every public method may be called from any thread. Writers are serialised by
+// one mutex (a write validates, commits to the journal — an fsync — then applies in memory and
+// publishes its events, in that order, so an event is never seen for a change that could be
+// lost). Readers take a shared lock through Read() and see a consistent state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/status.h"
+#include "model/model_registry.h"
+#include "twin/events.h"
+#include "twin/journal.h"
+
+namespace doppel::twin {
+
+struct Twin {
+  std::string id;
+  std::string model_id;
+  json::object doc;  // the full ADT representation, including $dtId, $etag, $metadata
+};
+
+struct Relationship {
+  std::string id;
+  std::string source_id;
+  std::string target_id;
+  std::string name;
+  json::object doc;  // the full ADT representation
+};
+
+// Optimistic concurrency: If-Match / If-None-Match as received ("*" or an etag), or empty.
+struct Preconditions {
+  std::string if_match;
+  std::string if_none_match;
+};
+
+// The graph's state, read under the shared lock (see TwinGraph::Read). Indexes are exact and
+// maintained on every write.
+class GraphState {
+ public:
+  const model::ModelRegistry& models() const { return models_; }
+  // All twins, ordered by id (so a $dtId prefix is a range scan).
+  const std::map<std::string, Twin, std::less<>>& twins() const { return twins_; }
+  const Twin* FindTwin(std::string_view id) const;
+  // Ids of twins whose model is exactly `model_id` (nullptr if none).
+  const std::set<std::string>* TwinsOfExactModel(std::string_view model_id) const;
+  // Outgoing relationships of `source_id`, by relationship id (nullptr if none).
+  const std::map<std::string, Relationship, std::less<>>* Outgoing(std::string_view source_id) const;
+  const Relationship* FindRelationship(std::string_view source_id, std::string_view rel_id) const;
+  // Incoming relationships of `target_id` as (source id, relationship id) pairs.
+  const std::set<std::pair<std::string, std::string>>* Incoming(std::string_view target_id) const;
+  // Ids of twins whose top-level property `name` equals `value` (strings, numbers, booleans;
+  // numbers compare by value, so 3 matches 3.0). nullptr if none.
+  const std::set<std::string>* TwinsWithProperty(std::string_view name, const json::value& value) const;
+  std::size_t relationship_count() const { return relationship_count_; }
+
+ private:
+  friend class TwinGraph;
+  model::ModelRegistry models_;
+  std::map<std::string, Twin, std::less<>> twins_;
+  std::unordered_map<std::string, std::set<std::string>> twins_by_model_;
+  std::unordered_map<std::string, std::map<std::string, Relationship, std::less<>>> outgoing_;
+  std::unordered_map<std::string, std::set<std::pair<std::string, std::string>>> incoming_;
+  // property name → canonical value key (see value_key in twin_graph.cc) → twin ids
+  std::unordered_map<std::string, std::unordered_map<std::string, std::set<std::string>>> by_property_;
+  std::size_t relationship_count_ = 0;
+};
+
+struct ModelListOptions {
+  std::vector<std::string> dependencies_for;  // only these models and what they depend on
+  bool include_model_definition = false;
+};
+
+class TwinGraph {
+ public:
+  // `journal`, `clock` and `events` must outlive the graph.
+  TwinGraph(Journal& journal, const Clock& clock, EventBus& events);
+
+  // Rebuilds the in-memory state from the journal. Call once, before serving.
+  Status Restore();
+
+  // ---- models ----
+  // Validates and adds a batch atomically; returns the ADT model data of each new model.
+  Result<json::array> AddModels(const std::vector<json::value>& documents,
+                                const model::ParseOptions& options = {});
+  // ADT DigitalTwinsModelData: {"id", "displayName", "description", "uploadTime",
+  // "decommissioned", "model"?}
+  Result<json::object> GetModel(std::string_view id, bool include_model_definition) const;
+  Result<json::array> ListModels(const ModelListOptions& options) const;
+  // ADT PATCH /models/{id}: only [{"op":"replace","path":"/decommissioned","value":true}].
+  Status PatchModel(std::string_view id, const json::value& patch);
+  // Conflict ("ModelReferencesNotDeleted") if twins or other models reference it.
+  Status DeleteModel(std::string_view id);
+
+  // ---- twins ----
+  // Create or replace. Returns the stored twin document (with $etag and $metadata).
+  Result<json::object> PutTwin(std::string_view id, const json::value& body, const Preconditions& pre);
+  Result<json::object> GetTwin(std::string_view id) const;
+  // JSON Patch (RFC 6902) on the twin's properties and components.
+  Result<json::object> PatchTwin(std::string_view id, const json::value& patch, const Preconditions& pre);
+  // Conflict if the twin still has relationships (ADT requires deleting them first).
+  Status DeleteTwin(std::string_view id, const Preconditions& pre);
+
+  // ---- components ----
+  Result<json::object> GetComponent(std::string_view id, std::string_view component) const;
+  Result<json::object> PatchComponent(std::string_view id, std::string_view component,
+                                      const json::value& patch, const Preconditions& pre);
+
+  // ---- relationships ----
+  Result<json::object> PutRelationship(std::string_view source_id, std::string_view rel_id,
+                                       const json::value& body, const Preconditions& pre);
+  Result<json::object> GetRelationship(std::string_view source_id, std::string_view rel_id) const;
+  Result<json::object> PatchRelationship(std::string_view source_id, std::string_view rel_id,
+                                         const json::value& patch, const Preconditions& pre);
+  Status DeleteRelationship(std::string_view source_id, std::string_view rel_id,
+                            const Preconditions& pre);
+  // Outgoing relationships of a twin, optionally only those named `name`.
+  Result<json::array> ListRelationships(std::string_view source_id, std::string_view name) const;
+  // ADT IncomingRelationship shape: {"$relationshipId","$sourceId","$relationshipName",
+  // "$relationshipLink"}.
+  Result<json::array> ListIncomingRelationships(std::string_view target_id) const;
+
+  // ---- reads for queries, metrics, etc. ----
+  // Runs `f(const GraphState&)` under the shared lock and returns what it returns.
+  template <typename F>
+  auto Read(F&& f) const {
+    std::shared_lock lock(mu_);
+    return f(state_);
+  }
+  std::size_t twin_count() const;
+  std::size_t model_count() const;
+  uint64_t last_event_seq() const;
+
+ private:
+  Journal& journal_;
+  const Clock& clock_;
+  EventBus& events_;
+  mutable std::shared_mutex mu_;  // guards state_ and last_event_seq_
+  GraphState state_;
+  uint64_t last_event_seq_ = 0;
+};
+
+}  // namespace doppel::twin
