@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache mold pkg-config curl
+  build-essential cmake ninja-build ccache mold pkg-config curl python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
   libgtest-dev google-mock libbenchmark-dev

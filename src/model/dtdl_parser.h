@@ -1,9 +1,18 @@
 // Parsing and validating DTDL v2/v3 (JSON-LD) into model::Interface.
 //
 // A batch of documents is parsed together: models may reference each other (extends,
-// component schemas, relationship targets) and may reference models already known through
-// `known`. Either every interface in the batch is valid and returned, or none is and every
-// error found is reported.
+// component schemas, and any element by @id where DTDL allows a "dependent reference") and
+// may extend or use as components models already known through `known`. Either every
+// interface in the batch is valid and returned, or none is and every error found is reported.
+//
+// The rules are those of the DTDL v2 and v3 language specifications (checked against the
+// reference parser's conformance suite, tests/model/conformance_test.cc): DTMI syntax,
+// @context and extensions, required members and value types, string lengths, localizable
+// strings, member names given as DTMIs, undefined co-types and members, @id uniqueness,
+// which elements may reference which, limits (contents, extends depth and count, schema
+// depth), duplicate names including inherited ones, and more. Known extensions
+// (quantitativeTypes, historization, annotation, overriding, mqtt, requirement, IoT Central)
+// are accepted with their co-types; their own members are not checked further.
 //
 //   DtdlParser parser;
 //   auto result = parser.Parse(documents, [&](std::string_view id) { return registry.Get(id); });
@@ -24,7 +33,11 @@ namespace doppel::model {
 struct ModelError {
   std::string model_id;   // the interface (or "" if it has none yet)
   std::string json_path;  // "$[0].contents[2].schema"
-  std::string rule;       // "dtmi:dtdl:parsingError:typeNotRootable"-style id, e.g. "missingType"
+  // The reference parser's ValidationID suffix where one is known ("typeNotRootable" for
+  // "dtmi:dtdl:parsingError:typeNotRootable", "badType", "missingRequiredProperty",
+  // "unresolvableContextSpecifier", "excessiveDepth", ...), else a descriptive name
+  // ("duplicateContentName", "unresolvedReference").
+  std::string rule;
   std::string message;    // for people
 
   std::string ToString() const;  // "dtmi:x;1 at $.contents[2].schema: invalid schema (...)"
@@ -39,7 +52,12 @@ struct ParseOptions {
 };
 
 struct ParseResult {
-  std::vector<InterfacePtr> interfaces;  // empty when errors is not
+  // The batch's top-level interfaces, in document order; empty when `errors` is not. An
+  // Interface defined inline (in `extends` or as a Component's schema) belongs to the document
+  // that holds it: its contents are flattened into the interfaces extending it and its @id
+  // appears in `ancestors` / `component_interface`, but it is not returned on its own (it has
+  // no document of its own to store).
+  std::vector<InterfacePtr> interfaces;
   std::vector<ModelError> errors;
   bool ok() const { return errors.empty(); }
 };
@@ -58,7 +76,8 @@ class DtdlParser {
   ParseOptions options_;
 };
 
-// True if `id` is a syntactically valid DTMI ("dtmi:seg:seg;version", DTDL v2/v3 rules).
+// True if `id` is a syntactically valid DTMI under DTDL v3's rules ("dtmi:seg:seg;version",
+// the version optional and possibly "major.minor"; DTDL v2 models require "major").
 bool IsValidDtmi(std::string_view id);
 
 }  // namespace doppel::model

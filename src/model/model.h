@@ -22,7 +22,7 @@ using SchemaPtr = std::shared_ptr<const Schema>;
 
 enum class PrimitiveType {
   kBoolean, kDate, kDateTime, kDouble, kDuration, kFloat, kInteger, kLong, kString, kTime,
-  // DTDL v3 additions.
+  // DTDL v4 additions: DtdlParser (v2/v3) never produces them, ValidateValue checks them.
   kByte, kBytes, kDecimal, kShort, kUnsignedByte, kUnsignedInteger, kUnsignedLong,
   kUnsignedShort, kUuid,
   // Geospatial schemas (point, lineString, ...) are carried as objects.

@@ -1,15 +1,48 @@
 // The Azure Digital Twins query language over the twin graph.
 //
-//   SELECT [TOP(n)] * | COUNT() | alias[.path][, ...] FROM DIGITALTWINS [alias]
-//     [JOIN r RELATED alias.relName [JOIN ...]] [WHERE condition]
+//   SELECT [TOP(n)] * | COUNT() | path [AS name][, ...] FROM DIGITALTWINS [[AS] T]
+//     [JOIN CT RELATED T.relName [[AS] R]]... [WHERE condition]
+//   SELECT ... FROM RELATIONSHIPS [[AS] R] [WHERE condition]      (no JOIN, no IS_OF_MODEL)
 //
-// Conditions: comparisons (= != < <= > >=), AND/OR/NOT, IN/NIN [...], IS_OF_MODEL(...),
-// IS_DEFINED, IS_NULL, IS_PRIMITIVE, IS_BOOL/IS_NUMBER/IS_STRING/IS_OBJECT, STARTSWITH,
-// ENDSWITH, CONTAINS; paths like T.$dtId, T.$metadata.$model, T.comp.prop, R.relProp.
+// Keywords and function names are case-insensitive; aliases and property names are not.
+// Conditions: comparisons (= != <> < <= > >=) between paths and literals ('..' or "..",
+// numbers, true, false, null); AND/OR/NOT and parentheses; IN/NIN [literals];
+// IS_OF_MODEL([T,] 'dtmi:..;1' [, exact]) (with inheritance unless `exact`), IS_DEFINED,
+// IS_NULL, IS_PRIMITIVE, IS_BOOL, IS_NUMBER, IS_STRING, IS_OBJECT, STARTSWITH, ENDSWITH,
+// CONTAINS. Paths: T.$dtId, T.$metadata.$model, T.comp.prop, R.$relationshipName, R.prop.
+// Without a FROM alias, paths are relative to the twin ($dtId, comp.prop); once an alias is
+// declared every path must start with one.
+//
+// Semantics are ADT's: comparing different types or a missing property is "undefined", which
+// WHERE treats as false (never an error); NOT undefined stays undefined.
+//
+// Results (QueryPage::value), as ADT shapes them:
+//   SELECT *                      → the twin (FROM RELATIONSHIPS: relationship) documents
+//   SELECT T, CT                  → [{"T": twin, "CT": twin}, ...]
+//   SELECT T.name, R.since AS s   → [{"name": .., "s": ..}, ...] (a missing property is omitted)
+//   SELECT COUNT()                → [{"COUNT": n}]
+// Rows come in a fixed order: FROM twins by $dtId, then each JOIN's relationships by id
+// (FROM RELATIONSHIPS: by source twin id, then relationship id).
+// SELECT * with JOIN is rejected (as in ADT); at most 5 JOINs; TOP(n) needs 1 <= n <= 1000000
+// and cannot be combined with COUNT().
 //
 // Execution reads a consistent snapshot of the graph (TwinGraph::Read) and uses indexes where
-// they help: the exact-model index for IS_OF_MODEL, the ordered ids for $dtId equality and
-// STARTSWITH, the property-equality index for `T.prop = literal`.
+// they help: the ordered ids for $dtId equality, IN and STARTSWITH, the exact-model index for
+// IS_OF_MODEL and $metadata.$model, the property-equality index for `T.prop = literal`, and
+// incoming relationships for `JOIN CT RELATED T.rel WHERE CT.$dtId = 'x'` (and for
+// `FROM RELATIONSHIPS R WHERE R.$targetId = 'x'`), outgoing ones for R.$sourceId. An index is
+// only a pre-filter: the whole WHERE is checked on every candidate.
+//
+// Errors (InvalidArgument unless noted; Azure code in brackets):
+//   syntax    [SqlQueryError] "query syntax error at line 2, column 5: expected FROM, found
+//             'FORM'"
+//   semantic  [SqlQueryError] "query error at line 1, column 40: unknown alias 'X'
+//             (declared: T)"
+//   limits    [SqlQueryError] text over 8000 characters, conditions nested over 32 deep
+//   paging    [BadRequest] malformed token, a token from another query, page size 0
+//   max_scanned exceeded → PayloadTooLarge
+//
+// Thread-safety: free functions, safe to call from any thread.
 #pragma once
 
 #include <cstddef>
@@ -24,12 +57,19 @@
 namespace doppel::query {
 
 struct QueryOptions {
-  // Rows per page. Default 100 (ADT's page size); at most 10000.
+  // Rows per page. Default 100 (ADT's page size); 0 is InvalidArgument, over 10000 counts
+  // as 10000 (ADT lets the server return fewer rows than asked).
   std::size_t page_size = 100;
-  // Opaque token from a previous page, or empty for the first page.
+  // Opaque token from a previous page, or empty for the first page. The token carries the
+  // query text, so Execute may be given an empty `text` with it (ADT ignores the query when a
+  // token is sent); a non-empty `text` must equal the token's query. A page resumes after
+  // the last row returned (by twin id, not offset), so writes between pages neither repeat
+  // nor skip rows of twins that were not themselves changed.
   std::string continuation_token;
   // Most twins a single query may examine after index selection; over it → PayloadTooLarge
   // (guards the server against accidental full scans of huge graphs). Default 2,000,000.
+  // Counts FROM candidates (twins, or relationships for FROM RELATIONSHIPS) and JOINed twins
+  // examined for this page.
   std::size_t max_scanned = 2'000'000;
 };
 
@@ -40,11 +80,12 @@ struct QueryPage {
 
 class ParsedQuery;  // the syntax tree, see query/internal/ast.h
 
-// Parses a query. Syntax errors are InvalidArgument ("BadRequest") naming line and column:
+// Parses and checks a query (syntax, aliases, limits) without running it. Syntax errors are
+// InvalidArgument naming line and column:
 // "query syntax error at line 1, column 34: expected FROM, found 'FORM'".
 Result<std::shared_ptr<const ParsedQuery>> Parse(std::string_view text);
 
-// Parses and runs `text` against `graph`, returning one page.
+// Parses and runs `text` against `graph` under its shared lock, returning one page.
 Result<QueryPage> Execute(const twin::TwinGraph& graph, std::string_view text,
                           const QueryOptions& options = {});
 

@@ -26,7 +26,14 @@ struct GraphEvent {
   EventType type;
   std::string subject;  // twin id, "<source>/relationships/<relId>", or model id
   std::string time;     // RFC 3339
-  json::value data;     // the new state (created/updated: full doc + patch), or the deleted doc
+  // Twin/Relationship created: {"doc": <the stored document>}.
+  // Twin/Relationship updated: {"doc": <the new document>, "patch": <JSON Patch>} where the
+  //   patch is the client's (PATCH; paths re-rooted at the twin for a component patch) or a
+  //   property-level diff (PUT replacing an existing one).
+  // Twin/Relationship deleted: the deleted document.
+  // Model.Create: array of ADT model data (one per model of the batch; subject: ids joined by
+  //   ","); Model.Update / Model.Delete: that model's data.
+  json::value data;
 };
 
 // Thread-safety: Subscribe/Unsubscribe/Publish may be called from any thread. Handlers run on

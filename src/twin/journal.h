@@ -36,8 +36,10 @@ class Journal {
   // Applies `mutations` atomically and durably (survives kill -9 once this returns OK) and
   // records `last_event_seq`. Thread-safety: implementations accept concurrent calls.
   virtual Status Commit(std::span<const Mutation> mutations, uint64_t last_event_seq) = 0;
-  // Streams every stored record, models first, then twins, then relationships.
-  // `visit` returns false to stop early with an error.
+  // Streams every stored record, models first, then twins, then relationships (each kind as a
+  // kPut* mutation, in key order), then sets `last_event_seq` to the last committed one. A
+  // non-OK Status from `visit` stops the replay and is returned. The views passed to `visit`
+  // are valid only during the call.
   virtual Status Replay(const std::function<Status(Mutation::Kind, std::string_view key,
                                                    std::string_view value)>& visit,
                         uint64_t& last_event_seq) = 0;

@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,6 +33,7 @@
 #include "model/model_registry.h"
 #include "twin/events.h"
 #include "twin/journal.h"
+#include "twin/json_patch.h"
 
 namespace doppel::twin {
 
@@ -66,24 +68,39 @@ class GraphState {
   // Ids of twins whose model is exactly `model_id` (nullptr if none).
   const std::set<std::string>* TwinsOfExactModel(std::string_view model_id) const;
   // Outgoing relationships of `source_id`, by relationship id (nullptr if none).
-  const std::map<std::string, Relationship, std::less<>>* Outgoing(std::string_view source_id) const;
+  const std::map<std::string, Relationship, std::less<>>* Outgoing(
+      std::string_view source_id) const;
   const Relationship* FindRelationship(std::string_view source_id, std::string_view rel_id) const;
   // Incoming relationships of `target_id` as (source id, relationship id) pairs.
   const std::set<std::pair<std::string, std::string>>* Incoming(std::string_view target_id) const;
   // Ids of twins whose top-level property `name` equals `value` (strings, numbers, booleans;
   // numbers compare by value, so 3 matches 3.0). nullptr if none.
-  const std::set<std::string>* TwinsWithProperty(std::string_view name, const json::value& value) const;
+  const std::set<std::string>* TwinsWithProperty(std::string_view name,
+                                                 const json::value& value) const;
   std::size_t relationship_count() const { return relationship_count_; }
 
  private:
   friend class TwinGraph;
+  // Mutations keep every index exact. PutTwin creates or replaces.
+  void PutTwin(Twin twin);
+  // For Restore: twins arrive in id order, so each insert lands at the end of the map.
+  void AppendRestoredTwin(Twin twin);
+  void EraseTwin(std::string_view id);
+  void IndexTwin(const Twin& twin);
+  void UnindexTwin(const Twin& twin);
+  void ReindexTwin(const Twin& before, const Twin& after);
+  void UnindexProperty(std::string_view name, const std::string& key, const std::string& id);
+  void PutRelationship(Relationship rel);
+  void EraseRelationship(std::string_view source_id, std::string_view rel_id);
+
   model::ModelRegistry models_;
   std::map<std::string, Twin, std::less<>> twins_;
   std::unordered_map<std::string, std::set<std::string>> twins_by_model_;
   std::unordered_map<std::string, std::map<std::string, Relationship, std::less<>>> outgoing_;
   std::unordered_map<std::string, std::set<std::pair<std::string, std::string>>> incoming_;
-  // property name → canonical value key (see value_key in twin_graph.cc) → twin ids
-  std::unordered_map<std::string, std::unordered_map<std::string, std::set<std::string>>> by_property_;
+  // property name → canonical value key (internal::ValueKey: 3 and 3.0 share one) → twin ids
+  std::unordered_map<std::string, std::unordered_map<std::string, std::set<std::string>>>
+      by_property_;
   std::size_t relationship_count_ = 0;
 };
 
@@ -92,6 +109,18 @@ struct ModelListOptions {
   bool include_model_definition = false;
 };
 
+// Errors follow the ADT REST API (Status code → HTTP status; the Azure code in quotes):
+//   NotFound: "DigitalTwinNotFound", "RelationshipNotFound", "ModelNotFound",
+//     "ComponentNotFound", "TargetTwinNotFound" (a relationship's $targetId).
+//   InvalidArgument: "InvalidArgument" (ids, body shape), "ValidationFailed" (content against
+//     the model; the message names the property, e.g. "motor.rpm"), "JsonPatchInvalid",
+//     "ModelNotFound"/"ModelDecommissioned" (a twin's $model), "InvalidRelationship" (name,
+//     target model, maxMultiplicity), "DTDLParserError".
+//   AlreadyExists "ModelAlreadyExists"; Conflict "ModelReferencesNotDeleted",
+//     "RelationshipsNotDeleted";
+//   PreconditionFailed "PreconditionFailed" (If-Match / If-None-Match);
+//   whatever Journal::Commit returns (nothing changed then).
+// Events (see events.h for their data) are published only for writes that committed.
 class TwinGraph {
  public:
   // `journal`, `clock` and `events` must outlive the graph.
@@ -114,16 +143,25 @@ class TwinGraph {
   Status DeleteModel(std::string_view id);
 
   // ---- twins ----
-  // Create or replace. Returns the stored twin document (with $etag and $metadata).
-  Result<json::object> PutTwin(std::string_view id, const json::value& body, const Preconditions& pre);
+  // Create or replace. Returns the stored twin document (with $etag and $metadata). Every
+  // component of the model must be present (at least as {"$metadata": {}}); a twin may not be
+  // created with a decommissioned model.
+  Result<json::object> PutTwin(std::string_view id, const json::value& body,
+                               const Preconditions& pre);
   Result<json::object> GetTwin(std::string_view id) const;
-  // JSON Patch (RFC 6902) on the twin's properties and components.
-  Result<json::object> PatchTwin(std::string_view id, const json::value& patch, const Preconditions& pre);
-  // Conflict if the twin still has relationships (ADT requires deleting them first).
+  // JSON Patch (RFC 6902) on the twin's properties and components ("/prop", "/comp/prop");
+  // "/$metadata/$model" may be replaced, other system members not. The result is validated
+  // as a whole; only the touched properties get a new lastUpdateTime.
+  Result<json::object> PatchTwin(std::string_view id, const json::value& patch,
+                                 const Preconditions& pre);
+  // Conflict "RelationshipsNotDeleted" if the twin still has relationships, outgoing or
+  // incoming (ADT requires deleting them first).
   Status DeleteTwin(std::string_view id, const Preconditions& pre);
 
   // ---- components ----
   Result<json::object> GetComponent(std::string_view id, std::string_view component) const;
+  // Paths in `patch` are relative to the component. Returns the whole updated twin (for its
+  // $etag). NotFound "ComponentNotFound" if the twin's model has no such component.
   Result<json::object> PatchComponent(std::string_view id, std::string_view component,
                                       const json::value& patch, const Preconditions& pre);
 
@@ -135,7 +173,7 @@ class TwinGraph {
                                          const json::value& patch, const Preconditions& pre);
   Status DeleteRelationship(std::string_view source_id, std::string_view rel_id,
                             const Preconditions& pre);
-  // Outgoing relationships of a twin, optionally only those named `name`.
+  // Outgoing relationships of a twin, optionally only those named `name` ("" = all).
   Result<json::array> ListRelationships(std::string_view source_id, std::string_view name) const;
   // ADT IncomingRelationship shape: {"$relationshipId","$sourceId","$relationshipName",
   // "$relationshipLink"}.
@@ -153,6 +191,20 @@ class TwinGraph {
   uint64_t last_event_seq() const;
 
  private:
+  Result<json::object> PatchTwinLocked(std::string_view id, std::vector<PatchOperation> ops,
+                                       json::value event_patch, const Preconditions& pre);
+  // Commits, applies and announces a twin document built for a write; returns it. `patch`
+  // (null for a create) goes into the event.
+  Result<json::object> CommitTwinLocked(std::string_view id, json::object doc, EventType type,
+                                        json::value patch);
+  // Commits `mutations` with the sequence number of the (single) event the write publishes;
+  // on success the write may be applied, on error nothing has changed.
+  Status CommitLocked(std::span<const Mutation> mutations);
+  // Assigns the next sequence number and publishes. After CommitLocked and the apply.
+  void PublishLocked(EventType type, std::string subject, json::value data);
+  std::string NextEtag() const;
+  std::string Now() const;
+
   Journal& journal_;
   const Clock& clock_;
   EventBus& events_;

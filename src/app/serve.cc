@@ -1,0 +1,173 @@
+#include "app/serve.h"
+
+#include <pthread.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "base/clock.h"
+#include "server/api.h"
+#include "server/http_server.h"
+#include "store/rocks_journal.h"
+#include "twin/events.h"
+#include "twin/journal.h"
+#include "twin/twin_graph.h"
+
+namespace doppel::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status ConfigError(std::string_view key, std::string_view what) {
+  return Status::InvalidArgument("config key \"" + std::string(key) + "\": " + std::string(what));
+}
+
+Result<uint64_t> PositiveInteger(std::string_view key, const json::value& v) {
+  if (v.is_int64() && v.get_int64() > 0) return static_cast<uint64_t>(v.get_int64());
+  if (v.is_uint64() && v.get_uint64() > 0) return v.get_uint64();
+  return ConfigError(key, "must be a positive integer");
+}
+
+Result<std::string> StringValue(std::string_view key, const json::value& v) {
+  if (!v.is_string()) return ConfigError(key, std::string("must be a string, got ") + std::string(JsonTypeName(v)));
+  return std::string(v.get_string());
+}
+
+Result<std::unique_ptr<twin::Journal>> OpenJournal(const ServeOptions& options) {
+  if (options.data_dir.empty()) {
+    spdlog::warn("no data directory given: running in memory, nothing will be persisted");
+    return std::unique_ptr<twin::Journal>(std::make_unique<twin::MemoryJournal>());
+  }
+  std::error_code ec;
+  fs::create_directories(options.data_dir, ec);
+  if (ec) return Status::Unavailable("cannot create data directory " + options.data_dir + ": " + ec.message());
+  DOPPEL_ASSIGN_OR_RETURN(auto journal, store::RocksJournal::Open(options.data_dir, {.sync = options.sync}));
+  return std::unique_ptr<twin::Journal>(std::move(journal));
+}
+
+// Logs go to stderr: stdout carries only the "listening" line that scripts wait for.
+void ConfigureLogging(const std::string& level) {
+  if (spdlog::get("doppel") == nullptr) spdlog::set_default_logger(spdlog::stderr_color_mt("doppel"));
+  auto parsed = spdlog::level::from_str(level);
+  // from_str maps unknown names to "off"; only believe it when "off" was asked for.
+  if (parsed == spdlog::level::off && level != "off") {
+    spdlog::warn("unknown log level '{}', using info", level);
+    parsed = spdlog::level::info;
+  }
+  spdlog::set_level(parsed);
+}
+
+// Runs with SIGINT and SIGTERM blocked in every thread; returns the exit code.
+int Run(const ServeOptions& options, const sigset_t& stop_signals) {
+  auto journal = OpenJournal(options);
+  if (!journal.ok()) {
+    spdlog::error("cannot open the store: {}", journal.status().ToString());
+    return 1;
+  }
+  const Clock& clock = SystemClock::Instance();
+  twin::EventBus events;
+  twin::TwinGraph graph(**journal, clock, events);
+  auto restore_start = std::chrono::steady_clock::now();
+  if (Status restored = graph.Restore(); !restored.ok()) {
+    spdlog::error("cannot restore the twin graph from {}: {}", options.data_dir, restored.ToString());
+    return 1;
+  }
+  auto restore_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - restore_start).count();
+  spdlog::info("restored {} models, {} twins, {} relationships in {:.1f} ms", graph.model_count(),
+               graph.twin_count(), graph.Read([](const twin::GraphState& s) { return s.relationship_count(); }),
+               restore_ms);
+
+  server::DigitalTwinsApi api(graph, clock, {.max_body_bytes = options.max_body_bytes});
+  server::HttpServer http({.listen = options.listen,
+                           .threads = options.threads,
+                           .max_body_bytes = options.max_body_bytes,
+                           .read_timeout = options.read_timeout},
+                          [&api](const server::HttpRequest& request) { return api.Handle(request); });
+  if (Status started = http.Start(); !started.ok()) {
+    spdlog::error("cannot start the HTTP server: {}", started.ToString());
+    return 1;
+  }
+  std::printf("doppel listening on http://%s\n", http.address().c_str());
+  std::fflush(stdout);
+  spdlog::info("serving {} (data: {}, sync: {})", http.address(),
+               options.data_dir.empty() ? "in memory" : options.data_dir, options.sync);
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  spdlog::info("received {}, stopping: finishing requests in flight", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  http.Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+Status ApplyServeConfig(const json::value& config, const std::string& base_dir, ServeOptions& options) {
+  if (!config.is_object()) {
+    return Status::InvalidArgument(std::string("config must be a JSON object, got ") + std::string(JsonTypeName(config)));
+  }
+  for (const auto& [key, value] : config.get_object()) {
+    if (key == "listen") {
+      DOPPEL_ASSIGN_OR_RETURN(options.listen, StringValue(key, value));
+    } else if (key == "dataDir") {
+      DOPPEL_ASSIGN_OR_RETURN(std::string dir, StringValue(key, value));
+      fs::path path(dir);
+      options.data_dir = (path.is_relative() && !dir.empty() && !base_dir.empty())
+                             ? (fs::path(base_dir) / path).lexically_normal().string()
+                             : dir;
+    } else if (key == "maxBodyBytes") {
+      DOPPEL_ASSIGN_OR_RETURN(options.max_body_bytes, PositiveInteger(key, value));
+    } else if (key == "threads") {
+      DOPPEL_ASSIGN_OR_RETURN(uint64_t threads, PositiveInteger(key, value));
+      if (threads > 1024) return ConfigError(key, "at most 1024");
+      options.threads = static_cast<int>(threads);
+    } else if (key == "sync") {
+      if (!value.is_bool()) return ConfigError(key, "must be true or false");
+      options.sync = value.get_bool();
+    } else if (key == "readTimeoutMs") {
+      DOPPEL_ASSIGN_OR_RETURN(uint64_t ms, PositiveInteger(key, value));
+      options.read_timeout = std::chrono::milliseconds(ms);
+    } else if (key == "logLevel") {
+      DOPPEL_ASSIGN_OR_RETURN(options.log_level, StringValue(key, value));
+    } else {
+      return ConfigError(key, "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
+                              "readTimeoutMs, logLevel)");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ServeOptions> LoadServeConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument("cannot read config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = ParseJson(text.str(), JsonLimits{.max_bytes = 1u << 20, .max_depth = 16});
+  if (!config.ok()) return Status::InvalidArgument("config file " + path + ": " + config.status().message());
+  ServeOptions options;
+  Status applied = ApplyServeConfig(*config, fs::path(path).parent_path().string(), options);
+  if (!applied.ok()) return Status::InvalidArgument("config file " + path + ": " + applied.message());
+  return options;
+}
+
+int Serve(const ServeOptions& options) {
+  ConfigureLogging(options.log_level);
+  // Block the stop signals before any thread exists (RocksDB's and the HTTP workers inherit the
+  // mask), then collect them with sigwait: no async-signal-safety puzzles in a handler.
+  sigset_t stop_signals, previous;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &previous);
+  int code = Run(options, stop_signals);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return code;
+}
+
+}  // namespace doppel::app

@@ -1,0 +1,57 @@
+// `doppel serve`: open the store, restore the twin graph, serve the HTTP API until SIGINT or
+// SIGTERM, then stop gracefully (finish requests in flight, close the store).
+//
+//   ServeOptions options;                        // defaults below
+//   options.data_dir = "/var/lib/doppel";
+//   return Serve(options);                       // blocks; returns the process exit code
+//
+// Once listening, Serve prints exactly one line to stdout, and flushes it:
+//   doppel listening on http://127.0.0.1:8080
+// with the port actually bound (so listen = "127.0.0.1:0" lets the OS choose). Scripts and the
+// integration tests wait for that line. Logs (spdlog) go to stderr.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "base/json.h"
+#include "base/status.h"
+
+namespace doppel::app {
+
+struct ServeOptions {
+  // "host:port", "[v6]:port" or ":port" (all interfaces). Port 0 = any free port.
+  std::string listen = "127.0.0.1:8080";
+  // The store's directory, created if missing. Empty = no persistence (an in-memory journal;
+  // everything is lost at exit — for experiments and tests only, and logged as a warning).
+  std::string data_dir;
+  // Largest request body. Default 32 MiB (a large DTDL ontology batch fits); larger → 413.
+  std::size_t max_body_bytes = 32u << 20;
+  // HTTP worker threads. 0 = one per hardware thread.
+  int threads = 0;
+  // fsync every write before acknowledging it. Default true (acknowledged writes survive
+  // kill -9 and power loss); false is faster and for bulk loads and benchmarks only.
+  bool sync = true;
+  // Idle/slow connection timeout. Default 30 s.
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(30);
+  // spdlog level: trace, debug, info, warn, error, critical, off. Default info.
+  std::string log_level = "info";
+};
+
+// Reads a JSON config file: {"listen", "dataDir", "maxBodyBytes", "threads", "sync",
+// "readTimeoutMs", "logLevel"} — every key optional, defaults as in ServeOptions. A relative
+// dataDir is resolved against the config file's directory. Errors (InvalidArgument) name the
+// file and the key: unknown keys, wrong types, and negative or zero sizes are refused rather
+// than ignored, so a typo cannot silently fall back to a default.
+Result<ServeOptions> LoadServeConfig(const std::string& path);
+
+// Applies the JSON config object `config` on top of `options` (what LoadServeConfig does after
+// reading the file; `base_dir` resolves a relative dataDir, "" = leave it relative).
+Status ApplyServeConfig(const json::value& config, const std::string& base_dir, ServeOptions& options);
+
+// Runs the server (see the top of this file). Returns 0 after a clean shutdown on
+// SIGINT/SIGTERM, 1 if it could not start (the reason is logged).
+int Serve(const ServeOptions& options);
+
+}  // namespace doppel::app

@@ -1,0 +1,78 @@
+// The HTTP API: the Azure Digital Twins data-plane REST API (2023-10-31 contract) over a
+// TwinGraph, plus /healthz, /metrics (Prometheus) and /openapi.json.
+//
+// DigitalTwinsApi turns a plain HttpRequest into an HttpResponse — no sockets, so tests call it
+// directly and http_server.cc carries it over the wire:
+//
+//   twin::TwinGraph graph(journal, clock, events);
+//   server::DigitalTwinsApi api(graph, clock);
+//   HttpServer server(options, [&](const HttpRequest& r) { return api.Handle(r); });
+//
+// Conventions (docs: GET /openapi.json):
+// - `api-version` may be omitted (convenience for curl); if given it must be a known ADT data
+//   plane version (kApiVersions) or the answer is 400 UnsupportedApiVersion. System routes
+//   (/healthz, /metrics, /openapi.json) ignore it.
+// - Errors: {"error": {"code", "message"}} with the x-ms-error-code header; the status and code
+//   come from the Status (base/status.h). Unknown path → 404 RouteNotFound naming the path;
+//   known path, wrong method → 405 with an Allow header; bad %-encoding → 400.
+// - List endpoints page with {"value": [...], "nextLink": "<url>"}; the page size comes from
+//   the `max-items-per-page` header (older SDKs send `x-ms-max-item-count`).
+//
+// Thread-safety: Handle() may be called from many threads at once (TwinGraph serialises
+// writers). The graph and clock must outlive the API.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "base/clock.h"
+#include "server/http_message.h"
+#include "server/metrics.h"
+#include "server/router.h"
+#include "twin/twin_graph.h"
+
+namespace doppel::server {
+
+// The api-version values accepted (the ADT data-plane versions published so far).
+inline constexpr std::array<std::string_view, 6> kApiVersions = {
+    "2020-05-31-preview", "2020-10-31", "2021-06-30-preview", "2022-05-31", "2023-06-30", "2023-10-31"};
+
+struct ApiOptions {
+  // Largest request body, bytes (also enforced by the transport). Default 32 MiB (JsonLimits).
+  std::size_t max_body_bytes = 32u << 20;
+  // Deepest JSON nesting accepted in a body. Default 64 (JsonLimits).
+  std::size_t max_json_depth = 64;
+  // Items per page of list endpoints and queries when the client does not ask. Default 100,
+  // ADT's page size.
+  std::size_t default_page_size = 100;
+  // Most items per page whatever the client asks (bigger requests are clamped). Default 1000:
+  // a page stays well under a megabyte for typical twins.
+  std::size_t max_page_size = 1000;
+};
+
+class DigitalTwinsApi {
+ public:
+  DigitalTwinsApi(twin::TwinGraph& graph, const Clock& clock, ApiOptions options = {});
+  ~DigitalTwinsApi();
+
+  // Answers one request. Never throws; unexpected exceptions become 500 InternalServerError.
+  HttpResponse Handle(const HttpRequest& request);
+
+  // The route table (for the OpenAPI coverage test and diagnostics).
+  const Router& router() const;
+  const HttpMetrics& metrics() const;
+
+ private:
+  // Routes and runs the handler; sets `route` to the matched pattern.
+  Result<HttpResponse> Dispatch(const HttpRequest& request, std::string_view& route);
+
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// The OpenAPI 3.0 document served at /openapi.json (src/server/openapi.json, compiled in).
+std::string_view OpenApiDocument();
+
+}  // namespace doppel::server

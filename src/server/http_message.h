@@ -1,0 +1,56 @@
+// Plain HTTP request and response values: what the transport (http_server.cc, the only file that
+// sees Boost.Beast) hands to the API layer and gets back. Keeping Beast out of the API keeps the
+// API cheap to compile and testable without sockets.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/json.h"
+#include "base/status.h"
+
+namespace doppel::server {
+
+struct HttpRequest {
+  std::string method;  // upper case, as received: "GET", "PUT", ...
+  std::string target;  // the raw request-target: "/models?api-version=2023-10-31"
+  // Header names are stored lower-cased; values as received. A repeated header appears twice.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The first value of header `name` (case-insensitive), or "" if absent.
+  std::string_view Header(std::string_view name) const;
+  bool HasHeader(std::string_view name) const;
+  void AddHeader(std::string_view name, std::string value);
+  // The target up to '?' (still percent-encoded), and what follows it ("" if none).
+  std::string_view RawPath() const;
+  std::string_view RawQuery() const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // names as they go on the wire
+  std::string body;
+  // Set when the connection must be closed after this response (e.g. an unread oversized body).
+  bool close_connection = false;
+
+  // Replaces any header of the same (case-insensitive) name.
+  void SetHeader(std::string_view name, std::string value);
+  std::string_view Header(std::string_view name) const;
+
+  // `value` serialised with doppel::ToJson, Content-Type application/json.
+  static HttpResponse Json(int status, const json::value& value);
+  static HttpResponse NoContent();
+  static HttpResponse Text(int status, std::string body, std::string_view content_type);
+  // The ADT error shape {"error": {"code", "message"}} with the x-ms-error-code header and the
+  // status from Status::http_status(). `status` must not be OK. Bytes of the message that are
+  // not UTF-8 (echoed client input) are replaced by U+FFFD.
+  static HttpResponse Error(const Status& status);
+};
+
+// ASCII case-insensitive equality, for header names and tokens.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace doppel::server

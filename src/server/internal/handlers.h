@@ -1,0 +1,34 @@
+// The API's handlers: thin translations from HTTP to TwinGraph and query calls. Each is a
+// `Handler` (api_common.h) registered in the route table in api.cc.
+#pragma once
+
+#include "server/internal/api_common.h"
+
+namespace doppel::server::internal {
+
+// model_handlers.cc — /models
+Result<HttpResponse> AddModels(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> ListModels(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> GetModel(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> PatchModel(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> DeleteModel(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
+// twin_handlers.cc — /digitaltwins/{id}, components
+Result<HttpResponse> PutTwin(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> GetTwin(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> PatchTwin(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> DeleteTwin(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> GetComponent(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> PatchComponent(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
+// relationship_handlers.cc — relationships, incoming relationships, /query
+Result<HttpResponse> PutRelationship(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> GetRelationship(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> PatchRelationship(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> DeleteRelationship(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> ListRelationships(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> ListIncomingRelationships(ApiContext& ctx, const HttpRequest& request,
+                                               const RouteMatch& match);
+Result<HttpResponse> Query(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
+}  // namespace doppel::server::internal

@@ -1,0 +1,154 @@
+// The operator's command line, run as a separate process like a user would run it.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "test_models.h"
+
+namespace doppel::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(CliTest, ValidateAcceptsValidModels) {
+  TempDir dir;
+  WriteFile(dir.Sub("models/a/thermostat_and_sensor.json"), kTestModels);
+  CommandResult r = RunDoppel({"models", "validate", dir.Sub("models")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 models valid"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, ValidateRejectsAnInvalidModelNamingModelPathAndRule) {
+  TempDir dir;
+  WriteFile(dir.Sub("broken.json"), kInvalidModel);
+  CommandResult r = RunDoppel({"models", "validate", dir.Sub("broken.json")});
+  EXPECT_EQ(r.exit_code, 1);
+  // "error: <model> at <path> in <file>: <rule>: <message>"
+  std::string expected_start = "error: dtmi:doppel:test:Broken;1 at $[0].contents[0].schema in " +
+                               dir.Sub("broken.json") + ": ";
+  ASSERT_EQ(r.err.substr(0, expected_start.size()), expected_start) << r.err;
+  std::string rest = r.err.substr(expected_start.size());
+  std::size_t rule_end = rest.find(": ");
+  ASSERT_NE(rule_end, std::string::npos) << r.err;
+  EXPECT_GT(rule_end, 0u) << "no rule named: " << r.err;
+  EXPECT_EQ(rest.substr(0, rule_end).find(' '), std::string::npos)
+      << "the rule is an identifier: " << r.err;
+}
+
+TEST(CliTest, ValidateNamesAFileThatIsNotJson) {
+  TempDir dir;
+  WriteFile(dir.Sub("ok.json"), kTestModels);
+  WriteFile(dir.Sub("bad.json"), "{\"@id\": ");
+  CommandResult r = RunDoppel({"models", "validate", dir.path()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 1"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, ValidateAcceptsRealEstateCore) {
+  CommandResult r =
+      RunDoppel({"models", "validate",
+                 std::string(DOPPEL_SHARED_DATA_DIR) + "/dtdl/realestatecore/Ontology"});
+  EXPECT_EQ(r.exit_code, 0) << r.err.substr(0, 4000);
+  EXPECT_NE(r.out.find("767 models valid"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, ClientCommandsReportAnUnreachableServer) {
+  CommandResult r = RunDoppel({"twins", "get", "x"}, {"DOPPEL_URL=http://127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("http://127.0.0.1:1"), std::string::npos) << r.err;
+}
+
+class CliServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = ServerProcess::Start(dir_.Sub("data"));
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+  }
+  CommandResult Doppel(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"--url", server_->url()});
+    return RunDoppel(args, {}, input);
+  }
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(CliServerTest, LoadWindFarmThenQuery) {
+  std::string example = std::string(DOPPEL_SOURCE_DIR) + "/examples/wind-farm";
+  ASSERT_TRUE(fs::exists(example + "/twins.json")) << example;
+  // --url may also follow the command, as the examples' READMEs write it.
+  CommandResult load = RunDoppel({"load", example, "--url", server_->url()});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_NE(load.out.find("twins"), std::string::npos) << load.out;
+
+  // Loading again changes nothing and still succeeds: models are skipped, twins replaced.
+  CommandResult again = Doppel({"load", example});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find(" 0 models uploaded"), std::string::npos) << again.out;
+
+  std::ifstream in(example + "/twins.json", std::ios::binary);
+  auto twins =
+      Json(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+  std::size_t expected = twins.at("twins").as_array().size();
+  std::string first_id(twins.at("twins").as_array()[0].at("$dtId").as_string());
+
+  CommandResult table = Doppel({"query", "SELECT * FROM digitaltwins"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("$dtId"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(first_id), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(fmt::format("({} rows)", expected)), std::string::npos) << table.out;
+
+  CommandResult raw = Doppel({"query", "--json", "SELECT * FROM digitaltwins"});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  EXPECT_EQ(Json(raw.out).as_array().size(), expected);
+}
+
+TEST_F(CliServerTest, TwinCommandsRoundTrip) {
+  TempDir files;
+  WriteFile(files.Sub("models.json"), kTestModels);
+  CommandResult upload =
+      RunDoppel({"models", "upload", files.Sub("models.json")}, {"DOPPEL_URL=" + server_->url()});
+  ASSERT_EQ(upload.exit_code, 0) << upload.err;
+  EXPECT_NE(upload.out.find("uploaded 2 models"), std::string::npos) << upload.out;
+  CommandResult duplicate = Doppel({"models", "upload", files.Sub("models.json")});
+  EXPECT_EQ(duplicate.exit_code, 1);
+  EXPECT_NE(duplicate.err.find("error: ModelAlreadyExists: "), std::string::npos) << duplicate.err;
+  CommandResult list = Doppel({"models", "list"});
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.out.find(kSensorId), std::string::npos) << list.out;
+
+  CommandResult put = Doppel({"twins", "put", "cli-1", "-"}, SensorTwin(12.5, "from-stdin"));
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  CommandResult patch =
+      Doppel({"twins", "patch", "cli-1", R"([{"op":"replace","path":"/temperature","value":13}])"});
+  ASSERT_EQ(patch.exit_code, 0) << patch.err;
+  CommandResult get = Doppel({"twins", "get", "cli-1"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  json::value twin = Json(get.out);
+  EXPECT_EQ(twin.at("temperature").to_number<double>(), 13.0);
+  EXPECT_EQ(twin.at("label").as_string(), "from-stdin");
+
+  ASSERT_EQ(Doppel({"twins", "put", "cli-2", "-"}, SensorTwin(1)).exit_code, 0);
+  ASSERT_EQ(Send(*Connect(server_->url()), "PUT", TwinPath("cli-1") + "/relationships/f1",
+                 R"({"$relationshipName": "feeds", "$targetId": "cli-2"})")
+                .status,
+            200);
+  CommandResult rels = Doppel({"relationships", "list", "cli-1"});
+  EXPECT_EQ(rels.exit_code, 0) << rels.err;
+  EXPECT_NE(rels.out.find("cli-2"), std::string::npos) << rels.out;
+
+  CommandResult deleted = Doppel({"twins", "delete", "cli-1"});
+  EXPECT_EQ(deleted.exit_code,
+            Send(*Connect(server_->url()), "GET", TwinPath("cli-1")).status == 404 ? 0 : 1)
+      << deleted.err;
+  CommandResult missing = Doppel({"twins", "get", "nobody"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("error: DigitalTwinNotFound: "), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace doppel::testing
