@@ -28,7 +28,7 @@ struct ServeOptions {
   std::string data_dir;
   // Largest request body. Default 32 MiB (a large DTDL ontology batch fits); larger → 413.
   std::size_t max_body_bytes = 32u << 20;
-  // HTTP worker threads. 0 = one per hardware thread.
+  // HTTP worker threads. 0 = max(4, hardware threads) (see server::HttpServerOptions).
   int threads = 0;
   // fsync every write before acknowledging it. Default true (acknowledged writes survive
   // kill -9 and power loss); false is faster and for bulk loads and benchmarks only.

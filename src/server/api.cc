@@ -163,8 +163,9 @@ HttpResponse DigitalTwinsApi::Handle(const HttpRequest& request) {
   if (response.status >= 500) {
     spdlog::warn("{} {} → {}: {}", request.method, request.target, response.status, response.body);
   }
-  state_->ctx.metrics.Record(MethodLabel(request.method), route, response.status,
-                             Seconds(std::chrono::steady_clock::now() - start));
+  double seconds = Seconds(std::chrono::steady_clock::now() - start);
+  state_->ctx.metrics.Record(MethodLabel(request.method), route, response.status, seconds);
+  spdlog::debug("{} {} → {} in {:.3f} ms", request.method, request.target, response.status, seconds * 1e3);
   return response;
 }
 

@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -162,7 +163,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_.stopping()) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
-    parser_->body_limit(server_.options().max_body_bytes);
+    // No body limit while reading the header: OnHeader checks Content-Length itself, so the
+    // 413 can name the declared size, then sets the limit for chunked bodies.
+    parser_->body_limit(boost::none);
     stream_.expires_after(server_.options().read_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -173,6 +176,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     in_request_ = true;
+    const std::size_t limit = server_.options().max_body_bytes;
+    if (auto length = parser_->content_length(); length && *length > limit) {
+      return WriteError(Status::PayloadTooLarge(
+          "request body of " + std::to_string(*length) + " bytes exceeds the limit of " + std::to_string(limit) +
+              " bytes (max_body_bytes); split the upload or raise the limit",
+          "PayloadTooLarge"));
+    }
+    parser_->body_limit(limit);
     const auto& req = parser_->get();
     if (EqualsIgnoreCase(req[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, req.version());
@@ -206,10 +217,6 @@ class Session : public std::enable_shared_from_this<Session> {
       std::string message = "request body exceeds the limit of " +
                             std::to_string(server_.options().max_body_bytes) +
                             " bytes (max_body_bytes); split the upload or raise the limit";
-      if (parser_ && parser_->content_length()) {
-        message = "request body of " + std::to_string(*parser_->content_length()) + " bytes " +
-                  message.substr(std::string("request body ").size());
-      }
       return WriteError(Status::PayloadTooLarge(message, "PayloadTooLarge"));
     }
     if (ec == http::error::header_limit) {
@@ -235,12 +242,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse&& res, unsigned version, bool keep_alive) {
-    bool close = res.close_connection || !keep_alive || server_.stopping();
+    // An error answered before the request was fully read leaves client bytes unread: linger.
+    // An ordinary close (client asked, or we are stopping) has nothing left to drain.
+    bool linger = res.close_connection;
+    bool close = linger || !keep_alive || server_.stopping();
     res_ = ToBeast(std::move(res), version, !close);
     stream_.expires_after(server_.options().read_timeout);
-    http::async_write(stream_, res_, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
-      if (ec) return self->Close();
-      if (close) return self->Linger();
+    http::async_write(stream_, res_, [self = shared_from_this(), close, linger](beast::error_code ec, std::size_t) {
+      if (ec || (close && !linger)) return self->Close();
+      if (linger) return self->Linger();
       self->ReadHeader();
     });
   }
@@ -330,8 +340,12 @@ Status ServerCore::Start() {
                                      : local.address().to_string() + ":" + std::to_string(port_);
   started_ = true;
   asio::post(acceptor_.get_executor(), [this] { Accept(); });
-  int n = options_.threads > 0 ? options_.threads : static_cast<int>(std::thread::hardware_concurrency());
-  for (int i = 0; i < std::max(n, 1); ++i) threads_.emplace_back([this] { ioc_.run(); });
+  // Handlers block (a write waits for its fsync), so by default run more workers than cores:
+  // reads keep flowing while writes wait on the disk.
+  int n = options_.threads > 0
+              ? options_.threads
+              : std::max(4, static_cast<int>(std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
   return Status::Ok();
 }
 
@@ -353,10 +367,15 @@ void ServerCore::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   stopping_ = true;
-  asio::post(acceptor_.get_executor(), [this] {
+  // Close the listening socket before anything else, and wait until it is closed, so that no
+  // connection is accepted (not even into the kernel's backlog) from here on.
+  std::promise<void> closed;
+  asio::post(acceptor_.get_executor(), [this, &closed] {
     beast::error_code ec;
     acceptor_.close(ec);
+    closed.set_value();
   });
+  closed.get_future().wait();
   auto each_session = [this](auto action) {
     // Collect under the lock, post outside it: dropping the last reference to a session runs
     // its destructor, which takes mu_ to unregister.

@@ -35,7 +35,8 @@ namespace doppel::server {
 struct HttpServerOptions {
   // "host:port", "[v6]:port" or ":port" (all interfaces). Port 0 picks a free port (see port()).
   std::string listen = "127.0.0.1:8080";
-  // Worker threads. 0 = std::thread::hardware_concurrency().
+  // Worker threads. 0 = max(4, hardware threads): handlers block on fsync, so more workers
+  // than cores keep reads answered while writes wait on the disk.
   int threads = 0;
   // Largest request body accepted. Default 32 MiB, matching JsonLimits: a large DTDL ontology
   // upload fits; bigger batches should be split. Larger bodies get 413.

@@ -513,9 +513,8 @@ Status TwinGraph::DeleteTwin(std::string_view id, const Preconditions& pre) {
   const auto* out = state_.Outgoing(id);
   const auto* in = state_.Incoming(id);
   if (out || in) {
-    // 409 as the team's API contract (openapi.json) says; ADT's Swagger lists this code under
-    // 400. The code, which clients switch on, is the same either way.
-    return Status::Conflict(fmt::format("digital twin '{}' still has {} outgoing and {} incoming "
+    // 400, as ADT's 2023-10-31 Swagger lists it: clients written for ADT switch on it.
+    return Status::InvalidArgument(fmt::format("digital twin '{}' still has {} outgoing and {} incoming "
                                         "relationship(s); delete them first",
                                         id, out ? out->size() : 0, in ? in->size() : 0),
                             "RelationshipsNotDeleted");

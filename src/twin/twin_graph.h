@@ -115,9 +115,8 @@ struct ModelListOptions {
 //   InvalidArgument: "InvalidArgument" (ids, body shape), "ValidationFailed" (content against
 //     the model; the message names the property, e.g. "motor.rpm"), "JsonPatchInvalid",
 //     "ModelNotFound"/"ModelDecommissioned" (a twin's $model), "InvalidRelationship" (name,
-//     target model, maxMultiplicity), "DTDLParserError".
-//   AlreadyExists "ModelAlreadyExists"; Conflict "ModelReferencesNotDeleted",
-//     "RelationshipsNotDeleted";
+//     target model, maxMultiplicity), "DTDLParserError", "RelationshipsNotDeleted".
+//   AlreadyExists "ModelAlreadyExists"; Conflict "ModelReferencesNotDeleted";
 //   PreconditionFailed "PreconditionFailed" (If-Match / If-None-Match);
 //   whatever Journal::Commit returns (nothing changed then).
 // Events (see events.h for their data) are published only for writes that committed.
@@ -154,8 +153,8 @@ class TwinGraph {
   // as a whole; only the touched properties get a new lastUpdateTime.
   Result<json::object> PatchTwin(std::string_view id, const json::value& patch,
                                  const Preconditions& pre);
-  // Conflict "RelationshipsNotDeleted" if the twin still has relationships, outgoing or
-  // incoming (ADT requires deleting them first).
+  // InvalidArgument "RelationshipsNotDeleted" (400, as in ADT) if the twin still has
+  // relationships, outgoing or incoming: ADT requires deleting them first.
   Status DeleteTwin(std::string_view id, const Preconditions& pre);
 
   // ---- components ----
