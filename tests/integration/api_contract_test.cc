@@ -168,7 +168,7 @@ std::vector<std::string> ComponentNames(const json::array& models, const std::st
 // RealEstateCore: 767 files with BOMs, uploaded the way ADT users do it, in one POST.
 TEST_F(ApiContractTest, RealEstateCoreOntologyUploadsInOnePostAndIsQueryable) {
   fs::path root = fs::path(DOPPEL_SHARED_DATA_DIR) / "dtdl/realestatecore/Ontology";
-  ASSERT_TRUE(fs::is_directory(root)) << root;
+  if (!fs::is_directory(root)) GTEST_SKIP() << "no RealEstateCore ontology under " << root;
   json::array models;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
     if (entry.path().extension() != ".json") continue;

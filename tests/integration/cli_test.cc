@@ -49,9 +49,9 @@ TEST(CliTest, ValidateNamesAFileThatIsNotJson) {
 }
 
 TEST(CliTest, ValidateAcceptsRealEstateCore) {
-  CommandResult r =
-      RunDoppel({"models", "validate",
-                 std::string(DOPPEL_SHARED_DATA_DIR) + "/dtdl/realestatecore/Ontology"});
+  const std::string root = std::string(DOPPEL_SHARED_DATA_DIR) + "/dtdl/realestatecore/Ontology";
+  if (!std::filesystem::is_directory(root)) GTEST_SKIP() << "no RealEstateCore ontology under " << root;
+  CommandResult r = RunDoppel({"models", "validate", root});
   EXPECT_EQ(r.exit_code, 0) << r.err.substr(0, 4000);
   EXPECT_NE(r.out.find("767 models valid"), std::string::npos) << r.out;
 }
