@@ -1,6 +1,7 @@
 #include "model/value_validation.h"
 
 #include <cfloat>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -163,8 +164,13 @@ Status CheckPrimitive(PrimitiveType t, const json::value& v, std::string_view pa
                                                                     ToJson(v)));
     case PrimitiveType::kDouble:
     case PrimitiveType::kDecimal:
-      return v.is_number() ? Status::Ok() : Invalid(path, fmt::format("value {} is not a number",
-                                                                      ToJson(v)));
+      if (!v.is_number()) return Invalid(path, fmt::format("value {} is not a number", ToJson(v)));
+      // A literal like 1e400 parses to infinity, which JSON cannot carry back out: refuse it
+      // rather than store a value that would read back as null.
+      if (!std::isfinite(v.to_number<double>())) {
+        return Invalid(path, "value is out of the range of a double");
+      }
+      return Status::Ok();
     case PrimitiveType::kFloat:
       if (v.is_number() && std::abs(v.to_number<double>()) <= FLT_MAX) return Status::Ok();
       return Invalid(path, fmt::format("value {} is not a valid float", ToJson(v)));

@@ -29,6 +29,15 @@ TEST(ValidateValue, BooleanAndNumbers) {
   EXPECT_FALSE(Valid(PrimitiveType::kFloat, "1e39"));
 }
 
+// Regression: 1e400 parsed to infinity, was stored, and read back as null.
+TEST(ValidateValue, DoubleOutOfRangeIsRejected) {
+  EXPECT_TRUE(Valid(PrimitiveType::kDouble, "1.7e308"));
+  EXPECT_FALSE(Valid(PrimitiveType::kDouble, "1e400"));
+  EXPECT_FALSE(Valid(PrimitiveType::kDouble, "-1e400"));
+  Status st = ValidateValue(*Primitive(PrimitiveType::kDouble), Json("1e400"), "rotorSpeedLimit");
+  EXPECT_NE(st.message().find("rotorSpeedLimit"), std::string::npos) << st.message();
+}
+
 TEST(ValidateValue, IntegerRanges) {
   EXPECT_TRUE(Valid(PrimitiveType::kInteger, "2147483647"));
   EXPECT_TRUE(Valid(PrimitiveType::kInteger, "-2147483648"));
