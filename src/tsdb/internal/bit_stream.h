@@ -5,6 +5,7 @@
 // turn into a "corrupt chunk" Status.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>

@@ -1,0 +1,26 @@
+// The value column of a sealed double chunk: one scheme byte, then
+//   0  Gorilla XOR stream (gorilla.h) — any doubles, bit-exact
+//   1  decimal: one byte d (0..6), then the integers k = v * 10^d as a first-order delta
+//      stream (DeltaOfDeltaEncoder with second_order=false); v is decoded as k / 10^d.
+// Sensors report at a fixed resolution (0.01 °C, 0.1 bar): their noise makes XOR windows
+// wide (~6 bytes/point) while the decimal deltas are small integers (~1 byte/point).
+// Decimal is used only when every value round-trips bit-exactly through k / 10^d (so NaN,
+// ±inf and -0.0 force XOR) and the result is smaller.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace doppel::tsdb::internal {
+
+// The smallest d in [0, 6] with every value exactly representable as k / 10^d, |k| < 2^53.
+std::optional<int> DecimalDigits(std::span<const double> values);
+
+// `xor_bytes` is the XOR stream of the same values (the head chunk already has it).
+std::vector<uint8_t> EncodeDoubleColumn(std::span<const double> values, std::vector<uint8_t> xor_bytes);
+// False on corrupt input.
+bool DecodeDoubleColumn(std::span<const uint8_t> data, size_t count, std::vector<double>* out);
+
+}  // namespace doppel::tsdb::internal

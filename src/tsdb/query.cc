@@ -1,0 +1,193 @@
+#include "tsdb/query.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+
+namespace doppel::tsdb {
+namespace {
+
+struct Range {
+  TimeNs min, max;
+};
+
+// One bucket's running aggregate. Mean and m2 merge by Chan et al.'s parallel formula, so a
+// chunk's header stats and single points combine the same way.
+struct Accumulator {
+  uint64_t count = 0;
+  double sum = 0, min = 0, max = 0, m2 = 0;
+  TimeNs first_time = 0, last_time = 0;
+  double first = 0, last = 0;
+  std::vector<double> values;  // only when percentiles are requested
+
+  void Merge(uint64_t n, double n_sum, double n_min, double n_max, double n_m2, TimeNs t_first,
+             double v_first, TimeNs t_last, double v_last) {
+    if (count == 0) {
+      *this = Accumulator{n, n_sum, n_min, n_max, n_m2, t_first, t_last, v_first, v_last, std::move(values)};
+      return;
+    }
+    const double total = static_cast<double>(count + n);
+    const double delta = n_sum / static_cast<double>(n) - sum / static_cast<double>(count);
+    m2 += n_m2 + delta * delta * static_cast<double>(count) * static_cast<double>(n) / total;
+    count += n;
+    sum += n_sum;
+    min = std::min(min, n_min);
+    max = std::max(max, n_max);
+    if (t_first < first_time) first_time = t_first, first = v_first;
+    if (t_last > last_time) last_time = t_last, last = v_last;
+  }
+  void Add(TimeNs t, double v) { Merge(1, v, v, v, 0, t, v, t, v); }
+};
+
+double Percentile(std::vector<double>& sorted, double p) {
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::max<size_t>(rank, 1) - 1];
+}
+
+Bucket Finish(TimeNs start, Accumulator& a, bool percentiles) {
+  Bucket b;
+  b.start = start;
+  b.count = a.count;
+  b.sum = a.sum;
+  b.avg = a.sum / static_cast<double>(a.count);
+  b.min = a.min;
+  b.max = a.max;
+  b.first = a.first;
+  b.last = a.last;
+  b.stddev = std::sqrt(std::max(0.0, a.m2 / static_cast<double>(a.count)));
+  if (percentiles) {
+    std::sort(a.values.begin(), a.values.end());
+    b.p50 = Percentile(a.values, 50);
+    b.p90 = Percentile(a.values, 90);
+    b.p95 = Percentile(a.values, 95);
+    b.p99 = Percentile(a.values, 99);
+  }
+  return b;
+}
+
+// Source ranges: chunks in order, then the in-memory points (if any).
+std::vector<Range> SourceRanges(const SeriesData& data) {
+  std::vector<Range> ranges;
+  for (const SeriesChunk& c : data.chunks) ranges.push_back({c.header().min_time, c.header().max_time});
+  if (!data.recent.empty()) ranges.push_back({data.recent.front().time, data.recent.back().time});
+  return ranges;
+}
+
+// isolated[i]: source i shares no time span with any other source. Sorted by min time,
+// a source overlaps an earlier one iff its min is <= the greatest earlier max, and a later one
+// iff its max is >= the next source's min.
+std::vector<bool> Isolated(const std::vector<Range>& ranges) {
+  std::vector<size_t> order(ranges.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ranges[a].min < ranges[b].min; });
+  std::vector<bool> isolated(ranges.size(), true);
+  TimeNs reach = std::numeric_limits<TimeNs>::min();
+  for (size_t k = 0; k < order.size(); ++k) {
+    const Range& r = ranges[order[k]];
+    if (k > 0 && r.min <= reach) isolated[order[k]] = false;
+    if (k + 1 < order.size() && r.max >= ranges[order[k + 1]].min) isolated[order[k]] = false;
+    reach = std::max(reach, r.max);
+  }
+  return isolated;
+}
+
+void AppendInRange(const std::vector<Point>& points, TimeNs start, TimeNs end, std::vector<Point>* out) {
+  auto lo = std::lower_bound(points.begin(), points.end(), start, [](const Point& p, TimeNs t) { return p.time < t; });
+  for (; lo != points.end() && lo->time < end; ++lo) out->push_back(*lo);
+}
+
+Status CheckRange(TimeNs start, TimeNs end) {
+  if (start >= end) return Status::InvalidArgument("empty or inverted time range: start must be before end");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<Point>> MergePoints(const SeriesData& data, TimeNs start, TimeNs end) {
+  std::vector<std::vector<Point>> sources;
+  for (const SeriesChunk& c : data.chunks) DOPPEL_RETURN_IF_ERROR(c.Decode(&sources.emplace_back()));
+  sources.push_back(data.recent);
+  const std::vector<Range> ranges = SourceRanges(data);
+  const std::vector<bool> isolated = Isolated(ranges);
+  std::vector<Point> out;
+  if (std::all_of(isolated.begin(), isolated.end(), [](bool b) { return b; })) {
+    std::sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) {
+      return !a.empty() && (b.empty() || a.front().time < b.front().time);
+    });
+    for (const auto& s : sources) AppendInRange(s, start, end, &out);
+    return out;
+  }
+  // Overlapping sources: sources are in write precedence order, so after a stable sort by
+  // time the last of each run of equal times is the last write.
+  std::vector<Point> all;
+  for (const auto& s : sources) AppendInRange(s, start, end, &all);
+  std::stable_sort(all.begin(), all.end(), [](const Point& a, const Point& b) { return a.time < b.time; });
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i + 1 < all.size() && all[i + 1].time == all[i].time) continue;
+    out.push_back(std::move(all[i]));
+  }
+  return out;
+}
+
+Result<std::vector<Point>> QueryRaw(const SeriesStore& store, SeriesId id, TimeNs start, TimeNs end) {
+  DOPPEL_RETURN_IF_ERROR(CheckRange(start, end));
+  DOPPEL_ASSIGN_OR_RETURN(SeriesData data, store.Read(id, start, end));
+  return MergePoints(data, start, end);
+}
+
+Result<std::vector<Bucket>> QueryAggregate(const SeriesStore& store, const AggregateRequest& req) {
+  DOPPEL_RETURN_IF_ERROR(CheckRange(req.start, req.end));
+  if (req.step <= 0) return Status::InvalidArgument("step must be positive");
+  const __int128 buckets = __int128{FloorDiv(req.end - 1, req.step)} - FloorDiv(req.start, req.step) + 1;
+  if (buckets > kMaxBuckets) {
+    return Status::PayloadTooLarge("query spans " + std::to_string(static_cast<int64_t>(buckets)) +
+                                   " buckets; the limit is " + std::to_string(kMaxBuckets));
+  }
+  DOPPEL_ASSIGN_OR_RETURN(SeriesData data, store.Read(req.series, req.start, req.end));
+  if (!IsNumeric(data.type)) return Status::InvalidArgument("aggregates need a numeric series");
+
+  // Three paths, cheapest first: a chunk that overlaps no other data and lies inside one
+  // bucket is folded in from its header; one that overlaps nothing is decoded straight into
+  // the buckets; the rest (overlapping chunks, in-memory points) are merged point by point.
+  std::map<TimeNs, Accumulator> acc;  // by bucket index
+  auto add = [&](TimeNs t, double v) {
+    Accumulator& a = acc[FloorDiv(t, req.step)];
+    a.Add(t, v);
+    if (req.percentiles) a.values.push_back(v);
+  };
+  const std::vector<bool> isolated = Isolated(SourceRanges(data));
+  SeriesData rest{data.type, {}, std::move(data.recent)};
+  std::vector<TimeNs> times;
+  std::vector<double> values;
+  for (size_t i = 0; i < data.chunks.size(); ++i) {
+    const ChunkHeader& h = data.chunks[i].header();
+    if (!isolated[i]) {
+      rest.chunks.push_back(std::move(data.chunks[i]));
+      continue;
+    }
+    const bool inside = h.min_time >= req.start && h.max_time < req.end &&
+                        FloorDiv(h.min_time, req.step) == FloorDiv(h.max_time, req.step);
+    if (inside && !req.percentiles) {
+      const ChunkStats& s = h.stats;
+      acc[FloorDiv(h.min_time, req.step)].Merge(h.count, s.sum, s.min, s.max, s.m2, h.min_time, s.first,
+                                                h.max_time, s.last);
+      continue;
+    }
+    times.clear();
+    values.clear();
+    DOPPEL_RETURN_IF_ERROR(data.chunks[i].DecodeNumeric(&times, &values));
+    for (size_t k = 0; k < times.size(); ++k) {
+      if (times[k] >= req.start && times[k] < req.end) add(times[k], values[k]);
+    }
+  }
+  DOPPEL_ASSIGN_OR_RETURN(const std::vector<Point> points, MergePoints(rest, req.start, req.end));
+  for (const Point& p : points) add(p.time, NumericValue(p.value));
+  std::vector<Bucket> out;
+  out.reserve(acc.size());
+  for (auto& [index, a] : acc) out.push_back(Finish(index * req.step, a, req.percentiles));
+  return out;
+}
+
+}  // namespace doppel::tsdb

@@ -1,0 +1,560 @@
+#include "tsdb/series_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <bit>
+
+#include "tsdb/internal/byte_io.h"
+
+namespace doppel::tsdb {
+namespace {
+
+using internal::AsBytes;
+using internal::ByteReader;
+
+// Keys are prefix + big-endian integers so that RocksDB's byte order is numeric order.
+// Times flip the sign bit so negative times sort before positive ones.
+void AppendBE(std::string& key, uint64_t v) {
+  for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t ReadBE(std::string_view s) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+std::string SeriesKey(char space, SeriesId id) {
+  std::string key{space, '/'};
+  AppendBE(key, id);
+  return key;
+}
+std::string ChunkKey(SeriesId id, TimeNs start, uint64_t seq) {
+  std::string key = SeriesKey('c', id);
+  AppendBE(key, static_cast<uint64_t>(start) ^ (uint64_t{1} << 63));
+  AppendBE(key, seq);
+  return key;
+}
+std::string WalKey(SeriesId id, uint64_t seq) {
+  std::string key = SeriesKey('w', id);
+  AppendBE(key, seq);
+  return key;
+}
+
+Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return Status::Unavailable("history store is in use: " + s.ToString());
+  }
+  return Status::Internal("history store: " + s.ToString());
+}
+
+std::string AsString(const std::vector<uint8_t>& v) { return {v.begin(), v.end()}; }
+
+void PutString(std::vector<uint8_t>& out, std::string_view s) {
+  internal::PutVarint(out, s.size());
+  internal::PutBytes(out, AsBytes(s));
+}
+bool GetString(ByteReader& r, std::string* s) {
+  uint64_t n;
+  std::span<const uint8_t> bytes;
+  if (!r.Varint(&n) || !r.Bytes(n, &bytes)) return false;
+  s->assign(bytes.begin(), bytes.end());
+  return true;
+}
+
+std::string EncodeSpec(const SeriesSpec& spec) {
+  std::vector<uint8_t> out{static_cast<uint8_t>(spec.type)};
+  for (const std::string* f : {&spec.twin_id, &spec.path, &spec.model_id, &spec.unit, &spec.semantic_type}) {
+    PutString(out, *f);
+  }
+  return AsString(out);
+}
+bool DecodeSpec(std::string_view bytes, SeriesSpec* spec) {
+  ByteReader r(AsBytes(bytes));
+  uint8_t type;
+  if (!r.Byte(&type) || type > 3) return false;
+  spec->type = static_cast<ValueType>(type);
+  for (std::string* f : {&spec->twin_id, &spec->path, &spec->model_id, &spec->unit, &spec->semantic_type}) {
+    if (!GetString(r, f)) return false;
+  }
+  return r.remaining() == 0;
+}
+
+// A WAL record: varint count, then (fixed64 time, value) per point; the value's encoding
+// follows the series' type (fixed64 bits, fixed64, one byte, or varint length + bytes).
+void EncodePoint(std::vector<uint8_t>& out, TimeNs time, const Value& v) {
+  internal::PutFixed64(out, static_cast<uint64_t>(time));
+  switch (TypeOf(v)) {
+    case ValueType::kDouble: internal::PutFixed64(out, std::bit_cast<uint64_t>(std::get<double>(v))); break;
+    case ValueType::kInt64: internal::PutFixed64(out, static_cast<uint64_t>(std::get<int64_t>(v))); break;
+    case ValueType::kBool: out.push_back(std::get<bool>(v) ? 1 : 0); break;
+    case ValueType::kString: PutString(out, std::get<std::string>(v)); break;
+  }
+}
+bool DecodePoint(ByteReader& r, ValueType type, Point* p) {
+  uint64_t t, bits;
+  if (!r.Fixed64(&t)) return false;
+  p->time = static_cast<TimeNs>(t);
+  switch (type) {
+    case ValueType::kDouble:
+      if (!r.Fixed64(&bits)) return false;
+      p->value = std::bit_cast<double>(bits);
+      return true;
+    case ValueType::kInt64:
+      if (!r.Fixed64(&bits)) return false;
+      p->value = static_cast<int64_t>(bits);
+      return true;
+    case ValueType::kBool: {
+      uint8_t b;
+      if (!r.Byte(&b) || b > 1) return false;
+      p->value = b == 1;
+      return true;
+    }
+    case ValueType::kString: {
+      std::string s;
+      if (!GetString(r, &s)) return false;
+      p->value = std::move(s);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+struct SeriesStore::ChunkRef {
+  ChunkHeader header;
+  std::string key;
+  std::optional<SeriesChunk> unpersisted;  // set between an in-memory seal and Persist
+};
+
+struct SeriesStore::Series {
+  explicit Series(SeriesInfo i) : info(std::move(i)), head(info.spec.type) {}
+  SeriesInfo info;
+  HeadChunk head;
+  std::map<TimeNs, Value> out_of_order;  // older than the newest point; last write wins
+  std::map<uint64_t, ChunkRef> chunks;   // by chunk sequence: later wins on equal times
+  bool has_points = false;
+  TimeNs newest_time = 0;  // the newest time ever written (the high-water mark)
+  bool dirty = false;      // has unpersisted chunks
+};
+
+SeriesStore::SeriesStore(std::unique_ptr<rocksdb::DB> db, SeriesStoreOptions options)
+    : options_(options), db_(std::move(db)) {}
+SeriesStore::~SeriesStore() = default;
+
+Result<std::unique_ptr<SeriesStore>> SeriesStore::Open(const std::string& dir, SeriesStoreOptions options) {
+  if (options.max_head_points == 0 || options.partition <= 0) {
+    return Status::InvalidArgument("max_head_points and partition must be positive");
+  }
+  rocksdb::Options rocks_options;
+  rocks_options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  DOPPEL_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(rocks_options, dir, &raw)));
+  std::unique_ptr<SeriesStore> store(new SeriesStore(std::unique_ptr<rocksdb::DB>(raw), options));
+  std::lock_guard lock(store->mu_);
+  DOPPEL_RETURN_IF_ERROR(store->LoadCatalog());
+  DOPPEL_RETURN_IF_ERROR(store->LoadChunks());
+  DOPPEL_RETURN_IF_ERROR(store->ReplayWal());
+  return store;
+}
+
+Status SeriesStore::LoadCatalog() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
+  for (it->Seek("s/"); it->Valid() && it->key().starts_with("s/"); it->Next()) {
+    SeriesInfo info;
+    info.id = ReadBE(it->key().ToStringView().substr(2));
+    if (!DecodeSpec(it->value().ToStringView(), &info.spec)) return Status::Internal("corrupt series catalog entry");
+    by_key_[{info.spec.twin_id, info.spec.path}] = info.id;
+    next_id_ = std::max(next_id_, info.id + 1);
+    series_[info.id] = std::make_unique<Series>(std::move(info));
+  }
+  return FromRocks(it->status());
+}
+
+// Reads every chunk (checking its CRC) to index its header. Cost grows with the data; a
+// separate header index is the obvious next step once stores get large.
+Status SeriesStore::LoadChunks() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
+  for (it->Seek("c/"); it->Valid() && it->key().starts_with("c/"); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    Series* s = Lookup(ReadBE(key.substr(2)));
+    if (s == nullptr || key.size() != 26) return Status::Internal("chunk of unknown series");
+    Result<SeriesChunk> chunk = SeriesChunk::Parse(it->value().ToString());
+    if (!chunk.ok()) return Status::Internal(chunk.status().message() + " (series " + s->info.spec.path + ")");
+    const uint64_t seq = ReadBE(key.substr(18));
+    const ChunkHeader& h = chunk->header();
+    s->chunks[seq] = ChunkRef{h, std::string(key), std::nullopt};
+    s->newest_time = s->has_points ? std::max(s->newest_time, h.max_time) : h.max_time;
+    s->has_points = true;
+    next_chunk_seq_ = std::max(next_chunk_seq_, seq + 1);
+  }
+  return FromRocks(it->status());
+}
+
+Status SeriesStore::ReplayWal() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
+  std::vector<Series*> touched;
+  for (it->Seek("w/"); it->Valid() && it->key().starts_with("w/"); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    Series* s = Lookup(ReadBE(key.substr(2)));
+    if (s == nullptr || key.size() != 18) return Status::Internal("log record of unknown series");
+    next_wal_seq_ = std::max(next_wal_seq_, ReadBE(key.substr(10)) + 1);
+    ByteReader r(AsBytes(it->value().ToStringView()));
+    uint64_t n;
+    if (!r.Varint(&n)) return Status::Internal("corrupt log record");
+    for (uint64_t i = 0; i < n; ++i) {
+      Point p;
+      if (!DecodePoint(r, s->info.spec.type, &p)) return Status::Internal("corrupt log record");
+      Apply(*s, p.time, p.value);
+    }
+    if (touched.empty() || touched.back() != s) touched.push_back(s);
+  }
+  DOPPEL_RETURN_IF_ERROR(FromRocks(it->status()));
+  return Persist(touched);
+}
+
+SeriesStore::Series* SeriesStore::Lookup(SeriesId id) const {
+  auto it = series_.find(id);
+  return it == series_.end() ? nullptr : it->second.get();
+}
+
+Result<SeriesId> SeriesStore::CreateSeries(const SeriesSpec& spec) {
+  if (spec.twin_id.empty() || spec.path.empty()) return Status::InvalidArgument("series needs a twin id and a path");
+  std::lock_guard lock(mu_);
+  SeriesId id = next_id_;
+  if (auto it = by_key_.find(std::pair(spec.twin_id, spec.path)); it != by_key_.end()) {
+    id = it->second;
+    const SeriesSpec& old = series_[id]->info.spec;
+    if (old.type != spec.type) {
+      return Status::Conflict("series " + spec.twin_id + "/" + spec.path + " holds " +
+                              std::string(ValueTypeName(old.type)) + " values");
+    }
+    if (old.model_id == spec.model_id && old.unit == spec.unit && old.semantic_type == spec.semantic_type) return id;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Put(wo, SeriesKey('s', id), EncodeSpec(spec))));
+  if (id == next_id_) {
+    ++next_id_;
+    by_key_[{spec.twin_id, spec.path}] = id;
+    series_[id] = std::make_unique<Series>(SeriesInfo{id, spec});
+  } else {
+    series_[id]->info.spec = spec;
+  }
+  return id;
+}
+
+Result<SeriesId> SeriesStore::Find(std::string_view twin_id, std::string_view path) const {
+  std::lock_guard lock(mu_);
+  auto it = by_key_.find(std::pair(std::string(twin_id), std::string(path)));
+  if (it == by_key_.end()) return Status::NotFound("unknown series " + std::string(twin_id) + "/" + std::string(path));
+  return it->second;
+}
+
+Result<SeriesInfo> SeriesStore::Info(SeriesId id) const {
+  std::lock_guard lock(mu_);
+  const Series* s = Lookup(id);
+  if (s == nullptr) return Status::NotFound("unknown series id " + std::to_string(id));
+  return s->info;
+}
+
+std::vector<SeriesInfo> SeriesStore::ListSeries() const {
+  std::lock_guard lock(mu_);
+  std::vector<SeriesInfo> out;
+  for (const auto& [id, s] : series_) out.push_back(s->info);
+  return out;
+}
+
+size_t SeriesStore::ChunkCount(SeriesId id) const {
+  std::lock_guard lock(mu_);
+  const Series* s = Lookup(id);
+  return s == nullptr ? 0 : s->chunks.size();
+}
+
+Status SeriesStore::Write(std::span<const SeriesPoint> points) {
+  std::lock_guard lock(mu_);
+  std::map<SeriesId, std::vector<const SeriesPoint*>> by_series;
+  for (const SeriesPoint& p : points) {
+    const Series* s = Lookup(p.series);
+    if (s == nullptr) return Status::InvalidArgument("unknown series id " + std::to_string(p.series));
+    if (TypeOf(p.value) != s->info.spec.type) {
+      return Status::InvalidArgument("series " + s->info.spec.path + " takes " +
+                                     std::string(ValueTypeName(s->info.spec.type)) + " values");
+    }
+    by_series[p.series].push_back(&p);
+  }
+  // Durable first, then visible: a failed log write leaves memory untouched.
+  DOPPEL_RETURN_IF_ERROR(WriteWal(by_series));
+  std::vector<Series*> touched;
+  for (const auto& [id, list] : by_series) {
+    Series& s = *Lookup(id);
+    for (const SeriesPoint* p : list) Apply(s, p->time, p->value);
+    touched.push_back(&s);
+  }
+  Status st = Persist(touched);
+  if (!st.ok()) return Status::Internal("points are logged but sealing failed: " + st.message());
+  return Status::Ok();
+}
+
+Status SeriesStore::WriteWal(const std::map<SeriesId, std::vector<const SeriesPoint*>>& by_series) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [id, list] : by_series) {
+    std::vector<uint8_t> record;
+    internal::PutVarint(record, list.size());
+    for (const SeriesPoint* p : list) EncodePoint(record, p->time, p->value);
+    batch.Put(WalKey(id, next_wal_seq_++), AsString(record));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Write(wo, &batch));
+}
+
+void SeriesStore::Apply(Series& s, TimeNs time, const Value& value) {
+  if (!s.has_points || time > s.newest_time) {
+    if (!s.head.empty() && (s.head.count() >= options_.max_head_points ||
+                            FloorDiv(time, options_.partition) != FloorDiv(s.head.min_time(), options_.partition))) {
+      SealInMemory(s);
+    }
+    s.head.Append(time, value);
+    s.has_points = true;
+    s.newest_time = time;
+  } else if (!s.head.empty() && time == s.head.last_time()) {
+    s.head.Append(time, value);
+  } else {
+    s.out_of_order.insert_or_assign(time, value);
+    if (s.out_of_order.size() >= options_.max_head_points) SealInMemory(s);
+  }
+}
+
+// The head and the out-of-order buffer seal together, head first: out-of-order points were
+// written after the head's points with the same time, so their chunk must get the later seq.
+void SeriesStore::SealInMemory(Series& s) {
+  auto add = [&](SeriesChunk chunk) {
+    const uint64_t seq = next_chunk_seq_++;
+    ChunkHeader h = chunk.header();
+    s.chunks[seq] = ChunkRef{h, ChunkKey(s.info.id, h.min_time, seq), std::move(chunk)};
+  };
+  if (!s.head.empty()) add(s.head.Seal());
+  if (!s.out_of_order.empty()) {
+    HeadChunk late(s.info.spec.type);
+    for (const auto& [t, v] : s.out_of_order) late.Append(t, v);
+    add(late.Seal());
+    s.out_of_order.clear();
+  }
+  s.dirty = true;
+}
+
+// Writes unpersisted chunks and replaces the series' log records with one holding exactly
+// what is still in memory, in one atomic batch: a crash leaves either the old log (and no
+// chunk) or the chunks and the shorter log, never a point in neither or a stale duplicate.
+void SeriesStore::StagePersist(Series& s, rocksdb::WriteBatch& batch) {
+  for (const auto& [seq, ref] : s.chunks) {
+    if (ref.unpersisted) batch.Put(ref.key, ref.unpersisted->bytes());
+  }
+  batch.DeleteRange(SeriesKey('w', s.info.id), SeriesKey('w', s.info.id + 1));
+  const std::vector<Point> head = s.head.Points();
+  if (head.empty() && s.out_of_order.empty()) return;
+  std::vector<uint8_t> record;
+  internal::PutVarint(record, head.size() + s.out_of_order.size());
+  for (const Point& p : head) EncodePoint(record, p.time, p.value);
+  for (const auto& [t, v] : s.out_of_order) EncodePoint(record, t, v);
+  batch.Put(WalKey(s.info.id, next_wal_seq_++), AsString(record));
+}
+
+// All series that sealed share one synced write: a batch touching 100 series that all seal
+// costs one fsync, not 100.
+Status SeriesStore::Persist(std::span<Series* const> series) {
+  rocksdb::WriteBatch batch;
+  for (Series* s : series) {
+    if (s->dirty) StagePersist(*s, batch);
+  }
+  if (batch.Count() == 0) return Status::Ok();
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
+  for (Series* s : series) {
+    for (auto& [seq, ref] : s->chunks) ref.unpersisted.reset();
+    s->dirty = false;
+  }
+  return Status::Ok();
+}
+
+Result<SeriesChunk> SeriesStore::LoadChunk(const ChunkRef& ref) const {
+  if (ref.unpersisted) return *ref.unpersisted;
+  std::string bytes;
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Get({}, ref.key, &bytes)));
+  Result<SeriesChunk> chunk = SeriesChunk::Parse(std::move(bytes));
+  if (!chunk.ok()) return Status::Internal(chunk.status().message());
+  return chunk;
+}
+
+Result<SeriesData> SeriesStore::Read(SeriesId id, TimeNs start, TimeNs end) const {
+  std::lock_guard lock(mu_);
+  const Series* s = Lookup(id);
+  if (s == nullptr) return Status::NotFound("unknown series id " + std::to_string(id));
+  SeriesData data;
+  data.type = s->info.spec.type;
+  for (const auto& [seq, ref] : s->chunks) {
+    if (ref.header.max_time < start || ref.header.min_time >= end) continue;
+    DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(ref));
+    data.chunks.push_back(std::move(chunk));
+  }
+  // A sorted merge of head and out-of-order buffer; on equal times the out-of-order point
+  // is the later write (the head only takes times newer than everything before).
+  std::vector<Point> head = s->head.Points();
+  auto h = head.begin();
+  for (const auto& [t, v] : s->out_of_order) {
+    for (; h != head.end() && h->time <= t; ++h) {
+      if (h->time >= start && h->time < end && h->time != t) data.recent.push_back(std::move(*h));
+    }
+    if (t >= start && t < end) data.recent.push_back({t, v});
+  }
+  for (; h != head.end(); ++h) {
+    if (h->time >= start && h->time < end) data.recent.push_back(std::move(*h));
+  }
+  return data;
+}
+
+Result<std::optional<Point>> SeriesStore::LastOf(const Series& s) const {
+  if (!s.head.empty()) return std::optional<Point>(s.head.newest());
+  const ChunkRef* newest = nullptr;  // greatest max_time; on ties the later seq wins
+  for (const auto& [seq, ref] : s.chunks) {
+    if (newest == nullptr || ref.header.max_time >= newest->header.max_time) newest = &ref;
+  }
+  const auto late = s.out_of_order.rbegin();
+  if (late != s.out_of_order.rend() && (newest == nullptr || late->first >= newest->header.max_time)) {
+    return std::optional<Point>(Point{late->first, late->second});
+  }
+  if (newest == nullptr) return std::optional<Point>();
+  DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(*newest));
+  std::vector<Point> points;
+  Status decoded = chunk.Decode(&points);
+  if (!decoded.ok()) return Status::Internal(decoded.message());
+  return std::optional<Point>(points.back());
+}
+
+Result<std::vector<std::optional<Point>>> SeriesStore::Last(std::span<const SeriesId> ids) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::optional<Point>> out;
+  out.reserve(ids.size());
+  for (SeriesId id : ids) {
+    const Series* s = Lookup(id);
+    if (s == nullptr) return Status::NotFound("unknown series id " + std::to_string(id));
+    DOPPEL_ASSIGN_OR_RETURN(std::optional<Point> p, LastOf(*s));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<size_t> SeriesStore::DropBefore(std::optional<SeriesId> id, TimeNs cutoff) {
+  std::lock_guard lock(mu_);
+  if (id && Lookup(*id) == nullptr) return Status::NotFound("unknown series id " + std::to_string(*id));
+  std::vector<Series*> selected;
+  for (auto& [sid, s] : series_) {
+    if (!id || sid == *id) selected.push_back(s.get());
+  }
+  DOPPEL_RETURN_IF_ERROR(Persist(selected));  // so no dropped chunk lives on in the log
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<Series*, uint64_t>> doomed;
+  for (Series* s : selected) {
+    for (const auto& [seq, ref] : s->chunks) {
+      if (ref.header.max_time >= cutoff) continue;
+      batch.Delete(ref.key);
+      doomed.emplace_back(s, seq);
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
+  for (auto [s, seq] : doomed) s->chunks.erase(seq);
+  return doomed.size();
+}
+
+Status SeriesStore::Flush() {
+  std::lock_guard lock(mu_);
+  std::vector<Series*> all;
+  for (auto& [id, s] : series_) {
+    if (!s->head.empty() || !s->out_of_order.empty()) SealInMemory(*s);
+    all.push_back(s.get());
+  }
+  return Persist(all);
+}
+
+Result<size_t> SeriesStore::Compact(SeriesId id) {
+  std::lock_guard lock(mu_);
+  Series* s = Lookup(id);
+  if (s == nullptr) return Status::NotFound("unknown series id " + std::to_string(id));
+  Series* const one[] = {s};
+  DOPPEL_RETURN_IF_ERROR(Persist(one));  // every chunk on disk before keys are rewritten
+  // Sweep the chunks in min-time order; a group ends where the next chunk starts after the
+  // greatest max time seen so far.
+  std::vector<std::pair<TimeNs, uint64_t>> by_start;
+  for (const auto& [seq, ref] : s->chunks) by_start.emplace_back(ref.header.min_time, seq);
+  std::sort(by_start.begin(), by_start.end());
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<uint64_t, ChunkRef>> fresh;
+  std::vector<uint64_t> group, replaced;
+  TimeNs reach = 0;
+  auto close_group = [&]() -> Status {
+    if (group.size() > 1) {
+      DOPPEL_RETURN_IF_ERROR(CompactGroup(*s, group, batch, &fresh));
+      replaced.insert(replaced.end(), group.begin(), group.end());
+    }
+    group.clear();
+    return Status::Ok();
+  };
+  for (const auto& [min_time, seq] : by_start) {
+    if (!group.empty() && min_time > reach) DOPPEL_RETURN_IF_ERROR(close_group());
+    const TimeNs max_time = s->chunks[seq].header.max_time;
+    reach = group.empty() ? max_time : std::max(reach, max_time);
+    group.push_back(seq);
+  }
+  DOPPEL_RETURN_IF_ERROR(close_group());
+  if (replaced.empty()) return size_t{0};
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
+  for (uint64_t seq : replaced) s->chunks.erase(seq);
+  for (auto& [seq, ref] : fresh) s->chunks.emplace(seq, std::move(ref));
+  return replaced.size();
+}
+
+// Merges one overlapping group (older seq first, so a stable sort by time leaves the last
+// write last among equal times) and re-chunks it by the usual size and partition rules.
+Status SeriesStore::CompactGroup(const Series& s, const std::vector<uint64_t>& seqs, rocksdb::WriteBatch& batch,
+                                 std::vector<std::pair<uint64_t, ChunkRef>>* fresh) {
+  std::vector<uint64_t> by_seq = seqs;
+  std::sort(by_seq.begin(), by_seq.end());
+  std::vector<Point> all;
+  for (uint64_t seq : by_seq) {
+    const ChunkRef& ref = s.chunks.at(seq);
+    DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(ref));
+    Status decoded = chunk.Decode(&all);
+    if (!decoded.ok()) return Status::Internal(decoded.message());
+    batch.Delete(ref.key);
+  }
+  std::stable_sort(all.begin(), all.end(), [](const Point& a, const Point& b) { return a.time < b.time; });
+  HeadChunk head(s.info.spec.type);
+  auto seal = [&] {
+    SeriesChunk chunk = head.Seal();
+    const uint64_t seq = next_chunk_seq_++;
+    const ChunkHeader& h = chunk.header();
+    ChunkRef ref{h, ChunkKey(s.info.id, h.min_time, seq), std::nullopt};
+    batch.Put(ref.key, chunk.bytes());
+    fresh->emplace_back(seq, std::move(ref));
+  };
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i + 1 < all.size() && all[i + 1].time == all[i].time) continue;  // a later write follows
+    if (!head.empty() && (head.count() >= options_.max_head_points ||
+                          FloorDiv(all[i].time, options_.partition) != FloorDiv(head.min_time(), options_.partition))) {
+      seal();
+    }
+    head.Append(all[i].time, all[i].value);
+  }
+  if (!head.empty()) seal();
+  return Status::Ok();
+}
+
+}  // namespace doppel::tsdb

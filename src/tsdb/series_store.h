@@ -1,0 +1,167 @@
+// SeriesStore: the durable home of every series' points, on RocksDB (layout and key spaces in
+// docs/format/tsdb.md).
+//
+//   auto store = SeriesStore::Open("/var/lib/doppel/history").value();
+//   SeriesId id = store->CreateSeries({"pump-1", "temperature", ValueType::kDouble}).value();
+//   store->Write({{id, t, 21.5}});              // durable (synced) once it returns OK
+//   SeriesData data = store->Read(id, start, end).value();   // see query.h for queries
+//
+// Write path: each batch is first appended per series to a write-ahead key space ("w/") in one
+// synced RocksDB WriteBatch; only then is it applied to the in-memory head chunks, so an
+// acknowledged point survives kill -9 (reopen replays "w/" into the heads). A head seals at
+// `max_head_points` points or when a point crosses a `partition` boundary; sealing writes the
+// chunk under "c/" and rewrites the series' "w/" records to just what is still in memory.
+//
+// Ordering: a point newer than everything in its series appends to the head; an equal time to
+// the head's newest point replaces it; anything older (late / out-of-order) goes to a sorted
+// out-of-order buffer that is merged at read time and sealed together with the head (as its
+// own, newer chunk). A duplicate timestamp always keeps the LAST value written. Chunks of a
+// series may therefore overlap in time; each has a sequence number and newer chunks win.
+//
+// Thread-safety: every method may be called from any thread; one mutex serialises them all
+// (a deliberate first step: the plan is shard-per-core single-writer ownership, DESIGN.md).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tsdb/series_chunk.h"
+#include "tsdb/types.h"
+
+namespace rocksdb {
+class DB;
+class WriteBatch;
+}
+
+namespace doppel::tsdb {
+
+struct SeriesStoreOptions {
+  // fsync every Write before acknowledging. Default true: acknowledged points survive power
+  // loss. false keeps them across a process crash (kill -9) only; for bulk loads and benches.
+  bool sync = true;
+  // A head chunk seals at this many points. 1000 bounds the head (XOR-compressed in memory,
+  // ~6 KB for a noisy 0.01-resolution float signal) and the log rewrite at a seal, and
+  // amortises the ~90-byte chunk header to < 0.1 byte/point. Larger compresses slightly
+  // better but costs memory per series.
+  uint32_t max_head_points = 1000;
+  // Time partition: a head chunk never spans two partitions (aligned to the epoch), so whole
+  // chunks can be dropped by retention. Default 2 h, as in Gorilla.
+  TimeNs partition = TimeNs{2} * 3600 * 1'000'000'000;
+};
+
+// What a series is: its key (twin_id, path), its type, and the model metadata queries select on.
+struct SeriesSpec {
+  std::string twin_id;
+  std::string path;  // telemetry or property path, e.g. "temperature" or "motor/rpm"
+  ValueType type = ValueType::kDouble;
+  std::string model_id;       // DTMI of the twin's model, "" if unknown
+  std::string unit;           // e.g. "degreeCelsius", "" if none
+  std::string semantic_type;  // e.g. "Temperature", "" if none
+};
+
+struct SeriesInfo {
+  SeriesId id = 0;
+  SeriesSpec spec;
+};
+
+struct SeriesPoint {
+  SeriesId series = 0;
+  TimeNs time = 0;
+  Value value;
+};
+
+// A consistent copy of one series over a range, for the query engine (query.h).
+struct SeriesData {
+  ValueType type = ValueType::kDouble;
+  // Sealed chunks overlapping the range, oldest sequence first (later ones win on equal times).
+  std::vector<SeriesChunk> chunks;
+  // The in-memory points (head and out-of-order buffer) in the range, merged, time-sorted;
+  // these are newer than every chunk.
+  std::vector<Point> recent;
+};
+
+class SeriesStore {
+ public:
+  // Opens (creating if needed) the store under `dir` and replays the write-ahead records.
+  // Errors: InvalidArgument for options <= 0; Unavailable if another process (or another
+  // SeriesStore in this one) holds `dir`; Internal for I/O errors or corruption.
+  static Result<std::unique_ptr<SeriesStore>> Open(const std::string& dir, SeriesStoreOptions options = {});
+  ~SeriesStore();
+
+  // Returns the id of (twin_id, path), creating and persisting the series on first use; the
+  // metadata is updated if it changed. Errors: InvalidArgument for an empty twin id or path,
+  // Conflict if the series exists with another value type.
+  Result<SeriesId> CreateSeries(const SeriesSpec& spec);
+  // Errors: NotFound.
+  Result<SeriesId> Find(std::string_view twin_id, std::string_view path) const;
+  Result<SeriesInfo> Info(SeriesId id) const;
+  std::vector<SeriesInfo> ListSeries() const;
+
+  // Appends points (any order, any series; a later point in the batch wins over an earlier
+  // one with the same series and time). All-or-nothing validation: InvalidArgument for an
+  // unknown series or a value of the wrong type, and nothing is written. OK means durable.
+  // Internal "points are logged but sealing failed" means the points are durable and
+  // visible but a chunk could not be written; it is retried on the series' next write or Flush.
+  Status Write(std::span<const SeriesPoint> points);
+
+  // The series' data overlapping [start, end). Errors: NotFound (unknown series), Internal.
+  Result<SeriesData> Read(SeriesId id, TimeNs start, TimeNs end) const;
+  // The newest point of each series (nullopt for a series with no points). Errors: NotFound.
+  Result<std::vector<std::optional<Point>>> Last(std::span<const SeriesId> ids) const;
+
+  // Retention: deletes the sealed chunks of `id` (or of every series if nullopt) whose newest
+  // point is older than `cutoff`. Whole chunks only: a chunk straddling the cutoff and the
+  // in-memory head are kept. Returns the number of chunks deleted.
+  Result<size_t> DropBefore(std::optional<SeriesId> id, TimeNs cutoff);
+
+  // Seals every non-empty head and out-of-order buffer now (e.g. before a backup or shutdown).
+  Status Flush();
+
+  // Rewrites each group of time-overlapping sealed chunks of `id` (late-point chunks and what
+  // they overlap) as non-overlapping chunks, the last write winning on equal times, in one
+  // atomic batch. Queries then decode less and can use more chunk headers. Returns the number
+  // of chunks replaced. Errors: NotFound, Internal.
+  Result<size_t> Compact(SeriesId id);
+
+  // Number of sealed chunks of a series (for tests and /metrics).
+  size_t ChunkCount(SeriesId id) const;
+
+ private:
+  struct Series;
+  struct ChunkRef;
+  SeriesStore(std::unique_ptr<rocksdb::DB> db, SeriesStoreOptions options);
+
+  Status LoadCatalog();
+  Status LoadChunks();
+  Status ReplayWal();
+  Series* Lookup(SeriesId id) const;
+  void Apply(Series& s, TimeNs time, const Value& value);
+  void SealInMemory(Series& s);
+  void StagePersist(Series& s, rocksdb::WriteBatch& batch);
+  Status Persist(std::span<Series* const> series);
+  Status WriteWal(const std::map<SeriesId, std::vector<const SeriesPoint*>>& by_series);
+  Result<SeriesChunk> LoadChunk(const ChunkRef& ref) const;
+  Status CompactGroup(const Series& s, const std::vector<uint64_t>& seqs, rocksdb::WriteBatch& batch,
+                      std::vector<std::pair<uint64_t, ChunkRef>>* fresh);
+  Result<std::optional<Point>> LastOf(const Series& s) const;
+
+  // Immutable after construction.
+  const SeriesStoreOptions options_;
+  const std::unique_ptr<rocksdb::DB> db_;
+
+  mutable std::mutex mu_;
+  // Guarded by mu_.
+  std::map<SeriesId, std::unique_ptr<Series>> series_;
+  std::map<std::pair<std::string, std::string>, SeriesId, std::less<>> by_key_;
+  SeriesId next_id_ = 1;
+  uint64_t next_chunk_seq_ = 1;
+  uint64_t next_wal_seq_ = 1;
+};
+
+}  // namespace doppel::tsdb
