@@ -9,6 +9,11 @@
 #include <filesystem>
 #include <random>
 
+#include "tsdb/internal/gorilla.h"
+#include "tsdb/query.h"
+#include "tsdb/series_chunk.h"
+#include "tsdb/series_store.h"
+
 namespace doppel::tsdb {
 namespace {
 
