@@ -5,7 +5,10 @@ LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= $(CURDIR)/data/demo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test test-asan bench bench-spine clean
+FUZZ_DIR     ?= build-fuzz-clang
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb fuzz clean
 
 all: build
 
@@ -35,10 +38,24 @@ test-asan: deps
 	ctest --test-dir $(SAN_DIR) --output-on-failure -j2
 
 # Every benchmark in quick mode; each prints a one-line JSON object as its last line.
-bench: bench-spine
+bench: bench-spine bench-tsdb
 
+# The spine: DTDL parsing, twin patching and restore, queries over 100k twins.
 bench-spine: build
-	scripts/bench-spine.sh $(BUILD_DIR)
+	scripts/run-benchmarks.sh $(BUILD_DIR) model_benchmark twin_benchmark query_benchmark
+
+# The history engine's core: codecs, bytes per point, synced writes, an aggregate query.
+bench-tsdb: build
+	scripts/run-benchmarks.sh $(BUILD_DIR) tsdb_benchmark
+
+# Coverage-guided fuzzing (docs/fuzzing.md): installs clang-14, builds every tests/fuzz target
+# with libFuzzer + ASan + UBSan into FUZZ_DIR and runs each for FUZZ_SECONDS, one at a time.
+# New inputs go to FUZZ_DIR/corpus/<target>; crashes to FUZZ_DIR/artifacts/<target>/.
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) -G Ninja \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOPPEL_FUZZ=ON
+	scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(SAN_DIR)
+	rm -rf $(BUILD_DIR) $(SAN_DIR) $(FUZZ_DIR)

@@ -2,7 +2,7 @@
 """Folds Google Benchmark JSON outputs into one line of JSON: {benchmark name: milliseconds}.
 
 Names are made key-friendly (BM_QueryByModel/100000 -> query_by_model_100000_ms); counters a
-benchmark reports (items_per_second, ...) are added as <name>_<counter>.
+benchmark reports (items_per_second, bytes_per_point, ...) are added as <name>_<counter>.
 """
 import json
 import re
@@ -19,6 +19,10 @@ def to_ms(value: float, unit: str) -> float:
     return value * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
+# Fields every Google Benchmark entry has; anything else numeric is a user counter.
+STANDARD_FIELDS = {"family_index", "per_family_instance_index", "repetitions",
+                   "repetition_index", "threads", "iterations", "real_time", "cpu_time"}
+
 figures = {}
 for path in sys.argv[1:]:
     with open(path) as f:
@@ -28,7 +32,8 @@ for path in sys.argv[1:]:
             continue
         k = key(b["name"])
         figures[k + "_ms"] = round(to_ms(b["real_time"], b["time_unit"]), 4)
-        for counter in ("items_per_second", "twins_per_second", "bytes_per_second"):
-            if counter in b:
-                figures[k + "_" + counter] = round(b[counter])
+        for counter, value in b.items():
+            if counter in STANDARD_FIELDS or not isinstance(value, (int, float)):
+                continue
+            figures[k + "_" + counter] = round(value, 3) if abs(value) < 1000 else round(value)
 print(json.dumps(figures, sort_keys=True))

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package Doppel builds, tests or demos with.
 # Idempotent and quick when everything is present: apt-get runs only for what is missing.
+#   scripts/install-deps.sh          build, test and demo packages
+#   scripts/install-deps.sh --fuzz   only the clang toolchain for `make fuzz` (libFuzzer + sanitizers)
 set -euo pipefail
 
 PACKAGES=(
@@ -9,6 +11,13 @@ PACKAGES=(
   librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
   libgtest-dev google-mock libbenchmark-dev
 )
+
+# Used only by `make fuzz` (docs/fuzzing.md): libFuzzer ships with clang's runtime libraries.
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+
+if [[ ${1:-} == "--fuzz" ]]; then
+  PACKAGES=("${FUZZ_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

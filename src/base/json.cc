@@ -3,6 +3,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -23,6 +26,99 @@ std::pair<std::size_t, std::size_t> LineColumn(std::string_view text, std::size_
     }
   }
   return {line, column};
+}
+
+// True if `v` holds a double that is not finite anywhere inside. Boost.JSON 1.81 turns a number
+// too large for a double ("1e400") into infinity instead of failing, and ToJson could only write
+// that back as null, so such documents are refused like NaN/Infinity literals are.
+bool HasNonFiniteNumber(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return !std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (HasNonFiniteNumber(e)) return true;
+      }
+      return false;
+    case json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (HasNonFiniteNumber(kv.value())) return true;
+      }
+      return false;
+    default: return false;
+  }
+}
+
+// Calls `f(token)` for every number token of `body` (outside strings), in text order.
+template <typename F>
+void ForEachNumberToken(std::string_view body, F&& f) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    std::size_t end = i;
+    while (end < body.size() && std::string_view("+-.eE0123456789").find(body[end]) !=
+                                    std::string_view::npos) {
+      ++end;
+    }
+    f(body.substr(i, end - i));
+    i = end - 1;
+  }
+}
+
+// Calls `f(value&)` for every number in `v`, depth first, in document order.
+template <typename F>
+void ForEachNumber(json::value& v, F&& f) {
+  if (auto* a = v.if_array()) {
+    for (auto& e : *a) ForEachNumber(e, f);
+  } else if (auto* o = v.if_object()) {
+    for (auto& kv : *o) ForEachNumber(kv.value(), f);
+  } else if (v.is_number()) {
+    f(v);
+  }
+}
+
+// Boost.JSON before 1.83 may round a decimal a few ULPs off (no "precise" mode), so a number
+// written by ToJson in its shortest form could read back as a different double and drift on
+// every store/restore. Re-converts each double with std::from_chars (correctly rounded),
+// matching numbers to tokens in document order; a correction is applied only within that
+// rounding error, so an order mismatch (duplicate keys) can never swap distinct values.
+constexpr double kMaxRoundingError = 1e-13;  // relative; ~450 ULPs, Boost is off by 1-2
+void RoundDoublesExactly(std::string_view body, json::value& value) {
+  std::vector<std::string_view> tokens;
+  ForEachNumberToken(body, [&](std::string_view t) { tokens.push_back(t); });
+  std::size_t next = 0;
+  ForEachNumber(value, [&](json::value& number) {
+    if (next >= tokens.size()) return;
+    std::string_view token = tokens[next++];
+    if (!number.is_double()) return;
+    double precise = 0;
+    auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), precise);
+    double approx = number.get_double();
+    if (ec != std::errc() || end != token.data() + token.size() || precise == approx) return;
+    if (std::fabs(precise - approx) <= std::fabs(precise) * kMaxRoundingError) number = precise;
+  });
+}
+
+// Offset of the first number token in `body` that overflows a double, or body.size() if none.
+// Only run once HasNonFiniteNumber said there is one, to name its place.
+std::size_t FindOverflowingNumber(std::string_view body) {
+  std::size_t found = body.size();
+  ForEachNumberToken(body, [&](std::string_view token) {
+    if (found != body.size()) return;
+    if (!std::isfinite(std::strtod(std::string(token).c_str(), nullptr))) {
+      found = static_cast<std::size_t>(token.data() - body.data());
+    }
+  });
+  return found;
 }
 
 void AppendDouble(std::string& out, double d) {
@@ -146,7 +242,16 @@ Result<json::value> ParseJson(std::string_view text, const JsonLimits& limits) {
     return Status::InvalidArgument(
         fmt::format("invalid JSON at line {}, column {} (offset {}): {}", line, column, offset, reason));
   }
-  return parser.release();
+  json::value value = parser.release();
+  RoundDoublesExactly(body, value);
+  if (HasNonFiniteNumber(value)) {
+    std::size_t offset = FindOverflowingNumber(body) + (text.size() - body.size());
+    auto [line, column] = LineColumn(text, offset);
+    return Status::InvalidArgument(fmt::format(
+        "invalid JSON at line {}, column {} (offset {}): number out of the range of a double",
+        line, column, offset));
+  }
+  return value;
 }
 
 std::string ToJson(const json::value& value) {

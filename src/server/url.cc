@@ -63,6 +63,11 @@ Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
       i += 2;
     } else if (c == '+' && plus_is_space) {
       c = ' ';
+    } else if (c == '\0') {
+      // A raw NUL is refused like an encoded one: otherwise "%00" and "\0" would decode
+      // differently, and the re-encoded form of an accepted value would not decode.
+      return Status::InvalidArgument("NUL byte at offset " + std::to_string(i) +
+                                     " is not allowed");
     }
     out.push_back(c);
   }

@@ -11,7 +11,7 @@
 namespace doppel::server {
 
 // Decodes %XX escapes. `plus_is_space` turns '+' into ' ' (query strings, not paths).
-// Errors (InvalidArgument) name the offset: a '%' not followed by two hex digits, a decoded NUL,
+// Errors (InvalidArgument) name the offset: a '%' not followed by two hex digits, a NUL (raw or %00),
 // or a result that is not valid UTF-8.
 Result<std::string> PercentDecode(std::string_view text, bool plus_is_space = false);
 

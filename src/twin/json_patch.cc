@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -161,9 +162,39 @@ std::optional<StepError> MoveValue(json::value& document, const PatchOperation& 
   return AddAt(document, op.path_tokens, std::move(moved));
 }
 
-std::optional<StepError> CopyValue(json::value& document, const PatchOperation& op) {
+// Counts the values in `v` (itself included) into `count`, stopping once it passes `limit`, and
+// returns the depth of its deepest value below `depth`. Bounded by `limit`, so it never costs
+// more than the copy it guards.
+std::size_t MeasureValue(const json::value& v, std::size_t depth, std::size_t limit,
+                         std::size_t& count) {
+  if (++count > limit) return depth;
+  std::size_t deepest = depth;
+  if (const auto* a = v.if_array()) {
+    for (const auto& e : *a) deepest = std::max(deepest, MeasureValue(e, depth + 1, limit, count));
+  } else if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o) {
+      deepest = std::max(deepest, MeasureValue(kv.value(), depth + 1, limit, count));
+    }
+  }
+  return deepest;
+}
+
+// "copy" is the one operation that makes a document grow faster than the patch: copying a
+// member into itself doubles it, so 30 operations of 40 bytes would ask for 2^30 values (and
+// nest 30 levels deeper). `copied` is what earlier copies of the same patch used.
+std::optional<StepError> CopyValue(json::value& document, const PatchOperation& op,
+                                   std::size_t& copied) {
   const json::value* source = FindByPointer(document, op.from_tokens);
   if (!source) return StepError{fmt::format("from '{}': no value there", op.from)};
+  std::size_t depth = MeasureValue(*source, op.path_tokens.size(), kMaxJsonPatchCopiedValues, copied);
+  if (copied > kMaxJsonPatchCopiedValues) {
+    return StepError{fmt::format("the patch copies more than {} values in total",
+                                 kMaxJsonPatchCopiedValues)};
+  }
+  if (depth > kMaxJsonPatchDepth) {
+    return StepError{fmt::format("the copy would nest values deeper than {} levels",
+                                 kMaxJsonPatchDepth)};
+  }
   return AddAt(document, op.path_tokens, json::value(*source));
 }
 
@@ -177,7 +208,8 @@ std::optional<StepError> TestValue(json::value& document, const PatchOperation& 
   return std::nullopt;
 }
 
-std::optional<StepError> ApplyOne(json::value& document, const PatchOperation& op) {
+std::optional<StepError> ApplyOne(json::value& document, const PatchOperation& op,
+                                  std::size_t& copied) {
   switch (op.op) {
     case PatchOp::kAdd:
       return AddAt(document, op.path_tokens, op.value);
@@ -188,7 +220,7 @@ std::optional<StepError> ApplyOne(json::value& document, const PatchOperation& o
     case PatchOp::kMove:
       return MoveValue(document, op);
     case PatchOp::kCopy:
-      return CopyValue(document, op);
+      return CopyValue(document, op, copied);
     case PatchOp::kTest:
       return TestValue(document, op);
   }
@@ -391,8 +423,9 @@ Result<std::vector<PatchOperation>> ParseJsonPatch(const json::value& patch) {
 }
 
 Status ApplyJsonPatchInPlace(const std::vector<PatchOperation>& ops, json::value& document) {
+  std::size_t copied = 0;
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (auto err = ApplyOne(document, ops[i])) {
+    if (auto err = ApplyOne(document, ops[i], copied)) {
       return PatchError(fmt::format("JSON Patch operation {} ({} {}): {}", i,
                                     PatchOpName(ops[i].op),
                                     ops[i].path.empty() ? "\"\"" : ops[i].path, err->reason));

@@ -11,6 +11,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,13 @@ struct PatchOperation {
 // Checks the shape of a patch document: a JSON array of operation objects. Unknown members of
 // an operation are ignored, as RFC 6902 §4 requires.
 Result<std::vector<PatchOperation>> ParseJsonPatch(const json::value& patch);
+
+// Bounds on "copy", the one operation that can grow a document faster than the patch itself
+// (copying a member into itself doubles it): over one patch at most kMaxJsonPatchCopiedValues
+// JSON values (scalars, arrays and objects, nested ones included) may be copied, and a copy may
+// not place a value deeper than kMaxJsonPatchDepth levels. Over either → JsonPatchInvalid.
+inline constexpr std::size_t kMaxJsonPatchCopiedValues = 100'000;
+inline constexpr std::size_t kMaxJsonPatchDepth = 64;
 
 // Applies `ops` in order. All-or-nothing: on error `document` is unchanged (the patch is
 // applied to a copy that replaces `document` on success).

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "base/clock.h"
 
 namespace doppel {
@@ -39,6 +41,43 @@ TEST(ParseJson, RejectsInvalidUtf8AndTrailingGarbage) {
   EXPECT_FALSE(ParseJson("{} x").ok());
   EXPECT_FALSE(ParseJson("").ok());
   EXPECT_FALSE(ParseJson("[1,]").ok());
+}
+
+// Found by tests/fuzz/json_fuzz.cc: Boost.JSON reads "2e391" as infinity, which ToJson could
+// only write back as null, so the document silently changed on the way through.
+TEST(ParseJson, RejectsNumbersOutOfDoubleRange) {
+  auto v = ParseJson("{\"a\": [1,\n -2e391]}");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(v.status().message().find("line 2, column 2"), std::string::npos)
+      << v.status().message();
+  EXPECT_NE(v.status().message().find("out of the range"), std::string::npos);
+  EXPECT_FALSE(ParseJson("1e400").ok());
+  EXPECT_FALSE(ParseJson("{\"s\": \"1e400\", \"n\": 1e999}").ok());
+  EXPECT_TRUE(ParseJson("[1.7976931348623157e308, \"1e400\", 1e-400]").ok());
+}
+
+// Found by tests/fuzz/json_fuzz.cc: Boost.JSON 1.81 read "1119999999299119999111" as a double
+// 1 ULP away from the nearest one, so ToJson's shortest form of it read back as yet another
+// double — a stored value drifted on every store/restore.
+TEST(ParseJson, ReadsDoublesCorrectlyRounded) {
+  for (const char* text : {"1119999999299119999111", "1.1199999992991199e+21", "0.1", "21.5",
+                           "96006660002511456709e41", "9.600666000251145e+60",
+                           "-2.2250738585072014e-308", "9007199254740993.0"}) {
+    auto v = ParseJson(text);
+    ASSERT_TRUE(v.ok()) << text;
+    ASSERT_TRUE(v->is_double()) << text;
+    EXPECT_EQ(v->get_double(), std::strtod(text, nullptr)) << text;
+    auto again = ParseJson(ToJson(*v));
+    ASSERT_TRUE(again.ok()) << ToJson(*v);
+    EXPECT_EQ(again->to_number<double>(), v->get_double()) << text << " → " << ToJson(*v);
+  }
+  // Doubles among other values and inside strings keep their places.
+  auto mixed = ParseJson(R"({"s":"1.5e3","a":[1,1119999999299119999111,{"b":2.5}],"c":-0.5})");
+  ASSERT_TRUE(mixed.ok());
+  EXPECT_EQ(mixed->at("a").at(1).get_double(), std::strtod("1119999999299119999111", nullptr));
+  EXPECT_EQ(mixed->at("a").at(2).at("b").get_double(), 2.5);
+  EXPECT_EQ(mixed->at("s").get_string(), "1.5e3");
 }
 
 TEST(ToJson, WritesDoublesPlainly) {

@@ -473,5 +473,25 @@ TEST_F(ExecuteTest, QueryErrorsComeBackFromExecute) {
   EXPECT_NE(alias.message().find("unknown alias 'X'"), std::string::npos);
 }
 
+// Found by tests/fuzz/query_fuzz.cc: every page of a query that runs must be reachable
+// through its continuation token; a query with invalid UTF-8 is now refused up front.
+TEST_F(ExecuteTest, QueriesThatRunCanBePagedToTheEnd) {
+  QueryOptions options;
+  options.page_size = 1;
+  auto bad = Execute(farm_.graph(), "SELECT * FROM DIGITALTWINS WHERE STARTSWITH($dtId, '\xFF')",
+                     options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  std::size_t rows = 0;
+  std::string text = "SELECT * FROM DIGITALTWINS WHERE STARTSWITH($dtId, 'turbine') OR name = 'caf\xC3\xA9'";
+  do {
+    auto page = Execute(farm_.graph(), options.continuation_token.empty() ? text : "", options);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    rows += page->value.size();
+    options.continuation_token = page->continuation_token;
+  } while (!options.continuation_token.empty());
+  EXPECT_EQ(rows, 4u);
+}
+
 }  // namespace
 }  // namespace doppel::query

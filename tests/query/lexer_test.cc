@@ -99,5 +99,18 @@ TEST(LexerTest, DescribesTokensForMessages) {
   EXPECT_EQ(DescribeToken(tokens[2]), "end of query");
 }
 
+// Found by tests/fuzz/query_fuzz.cc: a stray byte inside a string literal used to run, and the
+// page's continuation token (the query inside a JSON record) then failed to decode.
+TEST(LexerTest, RejectsInvalidUtf8NamingItsPlace) {
+  auto tokens = Tokenize("SELECT * FROM DIGITALTWINS\nWHERE name = 'ro\xFF\xFFm'");
+  ASSERT_FALSE(tokens.ok());
+  EXPECT_EQ(tokens.status().message(),
+            "query syntax error at line 2, column 17: invalid UTF-8 byte 0xFF");
+  EXPECT_FALSE(Tokenize("SELECT '\xC0\xAF'").ok());          // overlong '/'
+  EXPECT_FALSE(Tokenize("SELECT '\xED\xA0\x80'").ok());      // a UTF-16 surrogate
+  EXPECT_FALSE(Tokenize("SELECT '\xE2\x82'").ok());          // truncated sequence
+  EXPECT_TRUE(Tokenize("SELECT * FROM DIGITALTWINS WHERE name = 'caf\xC3\xA9 \xF0\x9F\x8C\xAC'").ok());
+}
+
 }  // namespace
 }  // namespace doppel::query

@@ -128,6 +128,17 @@ TEST(PercentDecode, DecodesAndValidates) {
   EXPECT_FALSE(PercentDecode("\xFF").ok());       // raw invalid byte
 }
 
+// Found by tests/fuzz/http_request_fuzz.cc: "%00" was refused but a raw NUL passed, so the
+// re-encoded form of an accepted value ("%00") no longer decoded.
+TEST(PercentDecode, RefusesRawNulLikeEncodedNul) {
+  auto raw = PercentDecode(std::string_view("/models\0x", 9));
+  ASSERT_FALSE(raw.ok());
+  EXPECT_EQ(raw.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(raw.status().message().find("offset 7"), std::string::npos) << raw.status().message();
+  EXPECT_FALSE(PercentDecode("a%00b").ok());
+  EXPECT_FALSE(QueryParams::Parse(std::string_view("a=\0", 3)).ok());
+}
+
 TEST(SanitizeUtf8, ReplacesOnlyInvalidBytes) {
   EXPECT_EQ(SanitizeUtf8("caf\xC3\xA9 \xE2\x82\xAC"), "caf\xC3\xA9 \xE2\x82\xAC");
   EXPECT_EQ(SanitizeUtf8("a\xC0\x80" "b"), "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");

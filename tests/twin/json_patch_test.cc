@@ -261,5 +261,41 @@ TEST(JsonEqualTest, NumbersAcrossRepresentations) {
   EXPECT_FALSE(JsonEqual(json::value(nullptr), json::value(false)));
 }
 
+// Found while fuzzing (tests/fuzz/json_patch_fuzz.cc, big-input pass): copying a member into
+// itself doubles the document, so a 1 KB patch of 30 such copies asked for 2^30 values and
+// took the server down. Copies are now bounded in total size and in depth.
+std::string SelfCopies(int count) {
+  std::string patch = "[";
+  for (int i = 0; i < count; ++i) {
+    patch += std::string(i ? "," : "") + R"({"op":"copy","from":"/a","path":"/a/-"})";
+  }
+  return patch + "]";
+}
+
+TEST(JsonPatchApply, SelfCopyingCannotBlowUpTheDocument) {
+  std::string out = Apply(R"({"a":[1]})", SelfCopies(30));
+  EXPECT_TRUE(out.starts_with("ERROR: JSON Patch operation ")) << out.substr(0, 200);
+  EXPECT_NE(out.find("(copy /a/-)"), std::string::npos) << out.substr(0, 200);
+  // A few doublings stay well inside the bounds and work as RFC 6902 says.
+  ExpectPatched(R"({"a":[1]})", SelfCopies(2), R"({"a":[1,[1],[1,[1]]]})");
+}
+
+TEST(JsonPatchApply, CopyBoundsTotalValuesAndDepth) {
+  EXPECT_NE(Apply(R"({"a":[1]})", SelfCopies(17)).find("copies more than 100000 values"),
+            std::string::npos);
+  std::string deep = "{\"a\":{}}";
+  std::string patch = "[";
+  std::string path = "/a";
+  for (int i = 0; i < 70; ++i) {
+    patch += std::string(i ? "," : "") + R"({"op":"add","path":")" + path + R"(/b","value":{}})";
+    path += "/b";
+  }
+  patch += R"(,{"op":"copy","from":"/a","path":"/c"}])";
+  // Adds may build depth one level per operation (the patch pays for each); a copy may not
+  // place anything below kMaxJsonPatchDepth.
+  std::string out = Apply(deep, patch);
+  EXPECT_NE(out.find("deeper than 64 levels"), std::string::npos) << out.substr(0, 200);
+}
+
 }  // namespace
 }  // namespace doppel::twin

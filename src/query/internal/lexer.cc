@@ -243,7 +243,51 @@ std::string DescribeToken(const Token& token) {
   }
 }
 
-Result<std::vector<Token>> Tokenize(std::string_view text) { return Lexer(text).Run(); }
+namespace {
+
+// Offset of the first byte of `text` that is not part of a well-formed UTF-8 sequence (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or text.size() if there is none.
+std::size_t FirstInvalidUtf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char c = byte(i);
+    std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
+                                     : (c >> 3) == 0x1E ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    uint32_t cp = length == 1 ? c : length == 2 ? (c & 0x1F) : length == 3 ? (c & 0x0F) : (c & 0x07);
+    for (std::size_t k = 1; k < length; ++k) {
+      if ((byte(i + k) & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (byte(i + k) & 0x3F);
+    }
+    static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMinimum[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += length;
+  }
+  return i;
+}
+
+}  // namespace
+
+// Query text is checked for UTF-8 up front: a string literal with a stray byte would otherwise
+// run, and its continuation token (the query inside a JSON record) could never be read back.
+Result<std::vector<Token>> Tokenize(std::string_view text) {
+  std::size_t bad = FirstInvalidUtf8(text);
+  if (bad < text.size()) {
+    SourcePos pos;
+    for (std::size_t i = 0; i < bad; ++i) {
+      if (text[i] == '\n') {
+        ++pos.line;
+        pos.column = 1;
+      } else {
+        ++pos.column;
+      }
+    }
+    return SyntaxError(pos, fmt::format("invalid UTF-8 byte 0x{:02X}",
+                                        static_cast<unsigned char>(text[bad])));
+  }
+  return Lexer(text).Run();
+}
 
 Status SyntaxError(SourcePos pos, std::string_view what) {
   return Status::InvalidArgument(
