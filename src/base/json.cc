@@ -126,21 +126,17 @@ void AppendDouble(std::string& out, double d) {
     out += "null";
     return;
   }
+  // Shortest round-trip form, plain where reasonable (chars_format::general switches to an
+  // exponent early). Integral doubles come out without a fraction (3, not 3.0), as ADT writes
+  // them; clients parse numbers, so nothing is lost.
   char buf[32];
-  // Shortest round-trip form; std::chars_format::general would switch to exponent early.
   double magnitude = std::fabs(d);
   auto fmt = (magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e17))
                  ? std::chars_format::scientific
                  : std::chars_format::fixed;
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, fmt);
-  if (ec != std::errc()) {
-    auto [end2, ec2] = std::to_chars(buf, buf + sizeof buf, d);
-    end = end2;
-  }
-  std::string_view s(buf, end - buf);
-  out += s;
-  // Keep doubles recognisable as such on the wire: 3 → 3.0 would change nothing for clients
-  // that parse numbers, and ADT itself writes integral doubles without a fraction, so we do too.
+  if (ec != std::errc()) end = std::to_chars(buf, buf + sizeof buf, d).ptr;
+  out.append(buf, end);
 }
 
 void Write(std::string& out, const json::value& v, int indent, int depth);

@@ -609,15 +609,36 @@ Result<json::object> TwinGraph::PutRelationship(std::string_view source_id, std:
                          fmt::format("relationship '{}' of '{}'", rel_id, source_id)));
   DOPPEL_ASSIGN_OR_RETURN(json::object doc, internal::BuildRelationshipDocument(
                                                 state_, source_id, rel_id, *obj, NextEtag()));
+  if (!existing) {
+    return CommitRelationshipLocked(source_id, rel_id, std::move(doc),
+                                    EventType::kRelationshipCreated, nullptr);
+  }
+  json::array diff = internal::DiffTwinContent(existing->doc, doc);
+  return CommitRelationshipLocked(source_id, rel_id, std::move(doc),
+                                  EventType::kRelationshipUpdated, std::move(diff));
+}
+
+Result<json::object> TwinGraph::CommitRelationshipLocked(std::string_view source_id,
+                                                         std::string_view rel_id, json::object doc,
+                                                         EventType type, json::value patch) {
   Mutation m{Mutation::Kind::kPutRelationship, RelationshipKey(source_id, rel_id), ToJson(doc)};
   DOPPEL_RETURN_IF_ERROR(CommitLocked({&m, 1}));
   json::object data{{"doc", doc}};
-  if (existing) data["patch"] = internal::DiffTwinContent(existing->doc, doc);
-  bool created = existing == nullptr;
+  if (!patch.is_null()) data["patch"] = std::move(patch);
   state_.PutRelationship(RelationshipFromDoc(std::string(source_id), std::string(rel_id), doc));
-  PublishLocked(created ? EventType::kRelationshipCreated : EventType::kRelationshipUpdated,
-                RelationshipSubject(source_id, rel_id), std::move(data));
+  PublishLocked(type, RelationshipSubject(source_id, rel_id), std::move(data));
   return doc;
+}
+
+Result<const Relationship*> TwinGraph::WritableRelationshipLocked(std::string_view source_id,
+                                                                  std::string_view rel_id,
+                                                                  const Preconditions& pre) const {
+  if (!state_.FindTwin(source_id)) return TwinNotFound(source_id);
+  const Relationship* existing = state_.FindRelationship(source_id, rel_id);
+  if (!existing) return RelationshipNotFound(source_id, rel_id);
+  DOPPEL_RETURN_IF_ERROR(CheckPreconditions(
+      &existing->doc, pre, fmt::format("relationship '{}' of '{}'", rel_id, source_id)));
+  return existing;
 }
 
 Result<json::object> TwinGraph::GetRelationship(std::string_view source_id,
@@ -636,33 +657,22 @@ Result<json::object> TwinGraph::PatchRelationship(std::string_view source_id,
   for (std::size_t i = 0; i < ops.size(); ++i)
     DOPPEL_RETURN_IF_ERROR(CheckRelationshipPatchPath(ops[i], i));
   std::unique_lock lock(mu_);
-  if (!state_.FindTwin(source_id)) return TwinNotFound(source_id);
-  const Relationship* existing = state_.FindRelationship(source_id, rel_id);
-  if (!existing) return RelationshipNotFound(source_id, rel_id);
-  DOPPEL_RETURN_IF_ERROR(CheckPreconditions(
-      &existing->doc, pre, fmt::format("relationship '{}' of '{}'", rel_id, source_id)));
+  DOPPEL_ASSIGN_OR_RETURN(const Relationship* existing,
+                          WritableRelationshipLocked(source_id, rel_id, pre));
   json::value scratch = existing->doc;
   DOPPEL_RETURN_IF_ERROR(ApplyJsonPatchInPlace(ops, scratch));
   DOPPEL_ASSIGN_OR_RETURN(json::object doc,
                           internal::BuildRelationshipDocument(state_, source_id, rel_id,
                                                               scratch.get_object(), NextEtag()));
-  Mutation m{Mutation::Kind::kPutRelationship, RelationshipKey(source_id, rel_id), ToJson(doc)};
-  DOPPEL_RETURN_IF_ERROR(CommitLocked({&m, 1}));
-  json::object data{{"doc", doc}, {"patch", patch}};
-  state_.PutRelationship(RelationshipFromDoc(std::string(source_id), std::string(rel_id), doc));
-  PublishLocked(EventType::kRelationshipUpdated, RelationshipSubject(source_id, rel_id),
-                std::move(data));
-  return doc;
+  return CommitRelationshipLocked(source_id, rel_id, std::move(doc),
+                                  EventType::kRelationshipUpdated, patch);
 }
 
 Status TwinGraph::DeleteRelationship(std::string_view source_id, std::string_view rel_id,
                                      const Preconditions& pre) {
   std::unique_lock lock(mu_);
-  if (!state_.FindTwin(source_id)) return TwinNotFound(source_id);
-  const Relationship* existing = state_.FindRelationship(source_id, rel_id);
-  if (!existing) return RelationshipNotFound(source_id, rel_id);
-  DOPPEL_RETURN_IF_ERROR(CheckPreconditions(
-      &existing->doc, pre, fmt::format("relationship '{}' of '{}'", rel_id, source_id)));
+  DOPPEL_ASSIGN_OR_RETURN(const Relationship* existing,
+                          WritableRelationshipLocked(source_id, rel_id, pre));
   Mutation m{Mutation::Kind::kDeleteRelationship, RelationshipKey(source_id, rel_id), {}};
   DOPPEL_RETURN_IF_ERROR(CommitLocked({&m, 1}));
   json::object deleted = existing->doc;

@@ -196,6 +196,16 @@ class TwinGraph {
   // (null for a create) goes into the event.
   Result<json::object> CommitTwinLocked(std::string_view id, json::object doc, EventType type,
                                         json::value patch);
+  // The relationship a PATCH or DELETE addresses: its source twin and itself exist and `pre`
+  // holds, or the error saying which does not.
+  Result<const Relationship*> WritableRelationshipLocked(std::string_view source_id,
+                                                         std::string_view rel_id,
+                                                         const Preconditions& pre) const;
+  // Commits, applies and announces a relationship document built for a write; returns it.
+  // `patch` (null for a create) goes into the event.
+  Result<json::object> CommitRelationshipLocked(std::string_view source_id,
+                                                std::string_view rel_id, json::object doc,
+                                                EventType type, json::value patch);
   // Commits `mutations` with the sequence number of the (single) event the write publishes;
   // on success the write may be applied, on error nothing has changed.
   Status CommitLocked(std::span<const Mutation> mutations);

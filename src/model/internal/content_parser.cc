@@ -31,28 +31,13 @@ void ReadProperty(const ElementReader& r, Content& c) {
   }
 }
 
-// Each element of member `term` of `r`, read as one of `cls` (implied when @type is absent).
-template <typename Fn>
-void ForEach(const ElementReader& r, std::string_view term, ElementClass cls, Fn fn) {
-  for (const auto& [value, path] : r.Values(term)) {
-    auto src = ResolveElement(r.batch(), *value, r.scope(), r.where().model_id, path);
-    if (!src) continue;
-    ActiveElement active(r.batch(), src->object);
-    if (!active.entered()) {
-      r.batch().Error(r.where().model_id, path, "noPathToSelf", "an element contains itself");
-      continue;
-    }
-    ElementReader er(r.batch(), *src->object, src->scope, src->where, ChildSlot(r, term, Bit(cls), cls));
-    if (er.ok()) fn(er);
-  }
-}
 
 std::optional<CommandPayload> ReadPayload(const ElementReader& r, std::string_view term) {
   ElementClass cls = r.version() == 2          ? ElementClass::kCommandPayload
                      : term == "request" ? ElementClass::kCommandRequest
                                          : ElementClass::kCommandResponse;
   std::optional<CommandPayload> out;
-  ForEach(r, term, cls, [&](const ElementReader& pr) {
+  ForEachElement(r, term, cls, [&](const ElementReader& pr) {
     out = CommandPayload{pr.String("name"), SchemaOf(pr, kComplexSchemas), false};
   });
   return out;
@@ -64,7 +49,7 @@ void ReadRelationship(const ElementReader& r, Content& c) {
   c.max_multiplicity = r.Integer("maxMultiplicity");
   c.writable = r.Bool("writable").value_or(false);
   std::set<std::string> names;
-  ForEach(r, "properties", ElementClass::kProperty, [&](const ElementReader& pr) {
+  ForEachElement(r, "properties", ElementClass::kProperty, [&](const ElementReader& pr) {
     Content p;
     ParseContent(pr, p);
     if (!names.insert(p.name).second) {

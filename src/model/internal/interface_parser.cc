@@ -14,26 +14,18 @@ namespace {
 
 void ReadContents(const ElementReader& r, Draft& d) {
   std::set<std::string, std::less<>> names;
-  for (const auto& [value, path] : r.Values("contents")) {
-    auto src = ResolveElement(r.batch(), *value, r.scope(), d.iface->id, path);
-    if (!src) continue;
-    ActiveElement active(r.batch(), src->object);
-    if (!active.entered()) {
-      r.batch().Error(d.iface->id, path, "noPathToSelf", "an element contains itself");
-      continue;
-    }
-    ElementReader cr(r.batch(), *src->object, src->scope, src->where, ChildSlot(r, "contents", kContents));
-    if (!cr.ok()) continue;
+  ForEachElementOf(r, "contents", kContents, ElementClass::kNone,
+                   [&](const ElementReader& cr, const std::string& path) {
     Content c;
     ParseContent(cr, c);
     c.defined_in = d.iface->id;
     if (!names.insert(c.name).second) {
       cr.Error("duplicateContentName", fmt::format("content name '{}' is used twice", c.name));
-      continue;
+      return;
     }
     d.own.push_back(std::move(c));
     d.own_paths.push_back(path);
-  }
+  });
 }
 
 void ReadExtends(const ElementReader& r, Draft& d) {

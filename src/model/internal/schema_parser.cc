@@ -52,21 +52,6 @@ SchemaPtr SchemaMember(const ElementReader& r, std::string_view term, ClassSet a
   return BuildSchema(r, term, allowed);
 }
 
-// Each element of list member `term`, parsed as `cls` with `fn(reader)`.
-template <typename Fn>
-void ForEachElement(const ElementReader& r, std::string_view term, ElementClass cls, Fn fn) {
-  for (const auto& [value, path] : r.Values(term)) {
-    auto src = ResolveElement(r.batch(), *value, r.scope(), r.where().model_id, path);
-    if (!src) continue;
-    ActiveElement active(r.batch(), src->object);
-    if (!active.entered()) {
-      r.batch().Error(r.where().model_id, path, "noPathToSelf", "an element contains itself");
-      continue;
-    }
-    ElementReader er(r.batch(), *src->object, src->scope, src->where, ChildSlot(r, term, Bit(cls), cls));
-    if (er.ok()) fn(er);
-  }
-}
 
 void ReadEnumValues(const ElementReader& r, Schema& s) {
   std::set<std::string> names, literals;
