@@ -3,6 +3,7 @@
 //
 //   build/tsdb_benchmark --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -81,17 +82,20 @@ SeriesChunk SealChunk(const std::vector<Point>& points) {
   return head.Seal();
 }
 
+// Arg: points per chunk (SeriesStoreOptions::max_head_points); shows the compression trade.
 void BM_SealChunk(benchmark::State& state) {
-  const std::vector<Point> points = MakePoints(1000);
+  const size_t n = static_cast<size_t>(state.range(0));
+  const std::vector<Point> points = MakePoints(n);
   size_t bytes = 0;
   for (auto _ : state) {
     bytes = SealChunk(points).bytes().size();
     benchmark::DoNotOptimize(bytes);
   }
-  state.SetItemsProcessed(state.iterations() * 1000);
-  state.counters["chunk_bytes_per_point"] = static_cast<double>(bytes) / 1000;  // header and CRC included
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+  // Header and CRC included.
+  state.counters["chunk_bytes_per_point"] = static_cast<double>(bytes) / static_cast<double>(n);
 }
-BENCHMARK(BM_SealChunk);
+BENCHMARK(BM_SealChunk)->Arg(120)->Arg(250)->Arg(500)->Arg(1000)->Arg(2000);
 
 void BM_DecodeChunk(benchmark::State& state) {
   const SeriesChunk chunk = SealChunk(MakePoints(1000));
@@ -114,10 +118,13 @@ struct ScratchDir {
   std::string path;
 };
 
-// Synced batches of 10k points over 100 series (100 timestamps × 100 series per batch).
-void BM_StoreWriteSynced(benchmark::State& state) {
+// Batches of 10k points over 100 series (100 timestamps × 100 series per batch); Arg 1 syncs
+// each batch (the default), Arg 0 does not (the write path's CPU cost).
+void BM_StoreWrite(benchmark::State& state) {
   ScratchDir dir;
-  auto store = std::move(SeriesStore::Open(dir.path)).value();
+  SeriesStoreOptions options;
+  options.sync = state.range(0) != 0;
+  auto store = std::move(SeriesStore::Open(dir.path, options)).value();
   std::vector<SeriesId> ids;
   std::vector<Signal> signals;
   for (int s = 0; s < 100; ++s) {
@@ -137,7 +144,98 @@ void BM_StoreWriteSynced(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 10'000);
 }
-BENCHMARK(BM_StoreWriteSynced)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_StoreWrite)->ArgName("sync")->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+size_t HeapInUse() {
+  const struct mallinfo2 m = ::mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// Resident memory per active series (issue #3's goal: <= 2 KB including its head chunk):
+// 10,000 double series each get 500 points of the 0.01-resolution signal (below the seal
+// size, so everything sits in head chunks), written as ingest would (all series per
+// timestamp). heap_per_series is the malloc heap growth minus RocksDB's memtable (a bounded
+// write buffer shared by all series, not per-series state) over the series count; it counts
+// the catalog, the Series structs and the heads. Args: max_head_points, points per series.
+void BM_MemoryPerSeries(benchmark::State& state) {
+  constexpr int kSeries = 10'000;
+  const int points = static_cast<int>(state.range(1));
+  for (auto _ : state) {
+    ScratchDir dir;
+    SeriesStoreOptions options;
+    options.sync = false;
+    options.max_head_points = static_cast<uint32_t>(state.range(0));
+    auto store = std::move(SeriesStore::Open(dir.path, options)).value();
+    std::vector<SeriesId> ids;  // the bench's own state is allocated before measuring
+    ids.reserve(kSeries);
+    std::vector<Signal> signals;
+    for (int s = 0; s < kSeries; ++s) signals.emplace_back(s);
+    std::vector<SeriesPoint> batch;
+    batch.reserve(10 * kSeries);
+    const size_t heap_before = HeapInUse();
+    const uint64_t memtable_before = store->TotalStats().memtable_bytes;
+    for (int s = 0; s < kSeries; ++s) {
+      ids.push_back(*store->CreateSeries({"pump-" + std::to_string(100000 + s), "temperature", ValueType::kDouble,
+                                          "dtmi:com:example:Pump;1", "degreeCelsius", "Temperature"}));
+    }
+    for (int i = 0; i < points; i += 10) {
+      batch.clear();
+      for (int k = i; k < std::min(i + 10, points); ++k) {
+        const TimeNs t = kStart + k * kSecond;
+        for (int s = 0; s < kSeries; ++s) batch.push_back({ids[s], t, signals[s].Next(t)});
+      }
+      if (!store->Write(batch).ok()) state.SkipWithError("write failed");
+    }
+    const double heap = static_cast<double>(HeapInUse()) - static_cast<double>(heap_before);
+    const double memtable = static_cast<double>(store->TotalStats().memtable_bytes - memtable_before);
+    state.counters["heap_per_series"] = (heap - memtable) / kSeries;
+    state.counters["memtable_per_series"] = memtable / kSeries;
+  }
+}
+BENCHMARK(BM_MemoryPerSeries)
+    ->ArgNames({"max_head_points", "points"})
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->Args({1000, 500})
+    ->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Open time of a store holding `series` × `chunks` sealed chunks of `points` each (flushed, so
+// nothing is replayed): what a restart costs before the first query.
+void BM_OpenStore(benchmark::State& state) {
+  const int series = static_cast<int>(state.range(0));
+  const int chunks = static_cast<int>(state.range(1));
+  const int points = static_cast<int>(state.range(2));
+  ScratchDir dir;
+  SeriesStoreOptions options;
+  options.sync = false;
+  options.max_head_points = static_cast<uint32_t>(points);
+  {
+    auto store = std::move(SeriesStore::Open(dir.path, options)).value();
+    std::vector<SeriesId> ids;
+    std::vector<Signal> signals;
+    for (int s = 0; s < series; ++s) {
+      ids.push_back(*store->CreateSeries({"pump-" + std::to_string(s), "temperature", ValueType::kDouble, "", "", ""}));
+      signals.emplace_back(s);
+    }
+    std::vector<SeriesPoint> batch;
+    for (int i = 0; i < chunks * points; ++i) {
+      const TimeNs t = kStart + i * kSecond;
+      for (int s = 0; s < series; ++s) batch.push_back({ids[s], t, signals[s].Next(t)});
+      if (batch.size() >= 200'000) (void)store->Write(batch), batch.clear();
+    }
+    (void)store->Write(batch);
+    (void)store->Flush();
+  }
+  for (auto _ : state) {
+    auto store = SeriesStore::Open(dir.path, options);
+    if (!store.ok()) state.SkipWithError("open failed");
+    state.PauseTiming();
+    store = Status::Internal("closed");
+    state.ResumeTiming();
+  }
+  state.counters["chunks"] = static_cast<double>(series) * chunks;
+}
+BENCHMARK(BM_OpenStore)->Args({10'000, 50, 100})->Unit(benchmark::kMillisecond)->Iterations(3);
 
 // 30 days of 1 Hz data in one series, hourly averages (720 buckets).
 void BM_HourlyAverage30Days(benchmark::State& state) {

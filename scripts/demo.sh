@@ -86,6 +86,9 @@ for example in wind-farm production-line; do
   doppel load "$root/examples/$example" || die "loading examples/$example failed"
 done
 
+echo
+python3 "$root/scripts/demo-history.py" "$url" 24 || die "writing the demo history failed"
+
 show() {
   echo
   echo "demo: doppel query '$1'"

@@ -3,20 +3,27 @@
 # Idempotent and quick when everything is present: apt-get runs only for what is missing.
 #   scripts/install-deps.sh          build, test and demo packages
 #   scripts/install-deps.sh --fuzz   only the clang toolchain for `make fuzz` (libFuzzer + sanitizers)
+#   scripts/install-deps.sh --bench  only what `make bench-history` compares against (InfluxDB)
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache mold pkg-config curl python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
-  libgtest-dev google-mock libbenchmark-dev
+  libgtest-dev google-mock libbenchmark-dev zlib1g-dev
 )
 
 # Used only by `make fuzz` (docs/fuzzing.md): libFuzzer ships with clang's runtime libraries.
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
+# Used only by `make bench-history` (bench/RESULTS.md): the InfluxDB it is measured against,
+# started by scripts/bench-history.sh itself (never as a system service).
+BENCH_PACKAGES=(influxdb curl python3)
+
 if [[ ${1:-} == "--fuzz" ]]; then
   PACKAGES=("${FUZZ_PACKAGES[@]}")
+elif [[ ${1:-} == "--bench" ]]; then
+  PACKAGES=("${BENCH_PACKAGES[@]}")
 fi
 
 missing=()

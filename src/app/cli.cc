@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/backup_command.h"
 #include "app/load_command.h"
 #include "app/models_command.h"
 #include "app/query_command.h"
@@ -136,6 +137,24 @@ void AddQueryAndLoadCommands(Cli& cli) {
       [&cli, dir] { cli.action = [&cli, dir] { return LoadDirectory(cli.url, *dir, cli.io); }; });
 }
 
+void AddBackupCommands(Cli& cli) {
+  auto dir = std::make_shared<std::string>();
+  auto* backup = cli.app.add_subcommand(
+      "backup", "Have the server write a consistent copy of its data into DIR (while serving)");
+  backup->add_option("dir", *dir, "A new directory on the server's machine (relative = to here)")->required();
+  backup->callback([&cli, dir] { cli.action = [&cli, dir] { return RunBackup(cli.url, *dir, cli.io); }; });
+
+  auto from = std::make_shared<std::string>();
+  auto data_dir = std::make_shared<std::string>();
+  auto* restore = cli.app.add_subcommand(
+      "restore", "Copy a backup into a new data directory (offline: the server must be stopped)");
+  restore->add_option("backup", *from, "The backup directory")->required();
+  restore->add_option("--data-dir", *data_dir, "The data directory to restore into")->required();
+  restore->callback([&cli, from, data_dir] {
+    cli.action = [&cli, from, data_dir] { return RunRestore(*from, *data_dir, cli.io); };
+  });
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -150,6 +169,7 @@ int RunCli(int argc, char** argv) {
   AddModelsCommands(cli);
   AddTwinsCommands(cli);
   AddQueryAndLoadCommands(cli);
+  AddBackupCommands(cli);
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

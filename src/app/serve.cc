@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,9 +13,11 @@
 #include <sstream>
 
 #include "base/clock.h"
+#include "ingest/ingestor.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "store/rocks_journal.h"
+#include "tsdb/series_store.h"
 #include "twin/events.h"
 #include "twin/journal.h"
 #include "twin/twin_graph.h"
@@ -39,6 +42,11 @@ Result<std::string> StringValue(std::string_view key, const json::value& v) {
   return std::string(v.get_string());
 }
 
+// The data directory's layout: one directory per store, so each can be backed up, moved or
+// inspected on its own (docs/operations.md).
+std::string GraphDir(const std::string& data_dir) { return (fs::path(data_dir) / "graph").string(); }
+std::string HistoryDir(const std::string& data_dir) { return (fs::path(data_dir) / "history").string(); }
+
 Result<std::unique_ptr<twin::Journal>> OpenJournal(const ServeOptions& options) {
   if (options.data_dir.empty()) {
     spdlog::warn("no data directory given: running in memory, nothing will be persisted");
@@ -47,8 +55,61 @@ Result<std::unique_ptr<twin::Journal>> OpenJournal(const ServeOptions& options) 
   std::error_code ec;
   fs::create_directories(options.data_dir, ec);
   if (ec) return Status::Unavailable("cannot create data directory " + options.data_dir + ": " + ec.message());
-  DOPPEL_ASSIGN_OR_RETURN(auto journal, store::RocksJournal::Open(options.data_dir, {.sync = options.sync}));
+  DOPPEL_ASSIGN_OR_RETURN(auto journal, store::RocksJournal::Open(GraphDir(options.data_dir), {.sync = options.sync}));
   return std::unique_ptr<twin::Journal>(std::move(journal));
+}
+
+// History lives in <data-dir>/history; without a data directory in a scratch directory that
+// is removed at exit (like the in-memory graph, nothing outlives the process).
+class HistoryStore {
+ public:
+  static Result<std::unique_ptr<HistoryStore>> Open(const ServeOptions& options) {
+    std::unique_ptr<HistoryStore> h(new HistoryStore());
+    std::string dir;
+    if (options.data_dir.empty()) {
+      std::string pattern = (fs::temp_directory_path() / "doppel-history.XXXXXX").string();
+      if (mkdtemp(pattern.data()) == nullptr) return Status::Unavailable("cannot create a scratch history directory");
+      dir = h->scratch_ = pattern;
+    } else {
+      dir = HistoryDir(options.data_dir);
+    }
+    DOPPEL_ASSIGN_OR_RETURN(h->store_, tsdb::SeriesStore::Open(dir, {.sync = options.sync}));
+    return h;
+  }
+  HistoryStore(const HistoryStore&) = delete;
+  HistoryStore& operator=(const HistoryStore&) = delete;
+  ~HistoryStore() {
+    store_.reset();
+    std::error_code ec;
+    if (!scratch_.empty()) fs::remove_all(scratch_, ec);
+  }
+  tsdb::SeriesStore& store() { return *store_; }
+
+ private:
+  HistoryStore() = default;
+  std::unique_ptr<tsdb::SeriesStore> store_;
+  std::string scratch_;
+};
+
+// POST /backup: <dir>/graph and <dir>/history, each a RocksDB checkpoint taken while serving
+// (docs/operations.md). `dir` must not exist; a failed backup removes what it wrote.
+Status BackupTo(const std::string& dir, store::RocksJournal& graph_store, tsdb::SeriesStore& history) {
+  fs::path path(dir);
+  std::error_code ec;
+  if (fs::exists(path, ec)) return Status::AlreadyExists("backup directory " + dir + " already exists; name a new one");
+  if (!fs::is_directory(path.parent_path(), ec)) {
+    return Status::InvalidArgument("the parent of the backup directory, " + path.parent_path().string() +
+                                   ", is not a directory on the server");
+  }
+  if (!fs::create_directory(path, ec)) return Status::Unavailable("cannot create " + dir + ": " + ec.message());
+  Status done = graph_store.Checkpoint((path / "graph").string());
+  if (done.ok()) done = history.Checkpoint((path / "history").string());
+  if (!done.ok()) {
+    fs::remove_all(path, ec);
+    return done;
+  }
+  spdlog::info("backup written to {}", dir);
+  return Status::Ok();
 }
 
 // Logs go to stderr: stdout carries only the "listening" line that scripts wait for.
@@ -83,7 +144,20 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
                graph.twin_count(), graph.Read([](const twin::GraphState& s) { return s.relationship_count(); }),
                restore_ms);
 
-  server::DigitalTwinsApi api(graph, clock, {.max_body_bytes = options.max_body_bytes});
+  auto history = HistoryStore::Open(options);
+  if (!history.ok()) {
+    spdlog::error("cannot open the history store: {}", history.status().ToString());
+    return 1;
+  }
+  ingest::Ingestor ingestor(graph, (*history)->store());
+
+  server::ApiServices services{.ingestor = &ingestor, .history = &(*history)->store(), .backup = nullptr};
+  if (auto* graph_store = dynamic_cast<store::RocksJournal*>(journal->get())) {
+    services.backup = [graph_store, &history](const std::string& dir) {
+      return BackupTo(dir, *graph_store, (*history)->store());
+    };
+  }
+  server::DigitalTwinsApi api(graph, clock, {.max_body_bytes = options.max_body_bytes}, services);
   server::HttpServer http({.listen = options.listen,
                            .threads = options.threads,
                            .max_body_bytes = options.max_body_bytes,
@@ -102,6 +176,10 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping: finishing requests in flight", signal == SIGINT ? "SIGINT" : "SIGTERM");
   http.Stop();
+  if (Status flushed = (*history)->store().Flush(); !flushed.ok()) {
+    // Not fatal: every acknowledged point is in the history log and is replayed at start.
+    spdlog::warn("could not seal the open history chunks: {}", flushed.ToString());
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <string>
+#include <vector>
 
+#include "ingest/ingestor.h"
+#include "tsdb/series_store.h"
 #include "server/internal/api_common.h"
 #include "server/internal/handlers.h"
 
@@ -45,6 +50,14 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/digitaltwins/{id}/relationships", internal::ListRelationships, true},
     {"GET", "/digitaltwins/{id}/incomingrelationships", internal::ListIncomingRelationships, true},
     {"POST", "/query", internal::Query, true},
+    {"GET", "/timeseries", internal::ListTimeSeries, false},
+    {"POST", "/timeseries/query", internal::QueryTimeSeries, false},
+    {"GET", "/timeseries/query", internal::QueryTimeSeriesGet, false},
+    {"POST", "/digitaltwins/{id}/telemetry", internal::SendTelemetry, true},
+    {"POST", "/digitaltwins/{id}/components/{componentPath}/telemetry", internal::SendComponentTelemetry, true},
+    {"POST", "/write", internal::WriteLineProtocolV1, false},
+    {"POST", "/api/v2/write", internal::WriteLineProtocolV2, false},
+    {"POST", "/backup", internal::Backup, false},
     {"GET", "/healthz", Healthz, false},
     {"GET", "/metrics", Metrics, false},
     {"GET", "/openapi.json", OpenApi, false},
@@ -76,6 +89,48 @@ std::string_view MethodLabel(std::string_view method) {
 
 double Seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
+void RenderIngestMetrics(const ingest::Ingestor& ingestor, std::string& out) {
+  out += "# HELP doppel_ingest_readings_total Readings accepted into history.\n"
+         "# TYPE doppel_ingest_readings_total counter\n";
+  out += "doppel_ingest_readings_total " + std::to_string(ingestor.accepted()) + "\n";
+  out += "# HELP doppel_ingest_rejected_total Readings or messages refused, by reason.\n"
+         "# TYPE doppel_ingest_rejected_total counter\n";
+  for (std::size_t r = 0; r < ingest::kRejectReasonCount; ++r) {
+    auto reason = static_cast<ingest::RejectReason>(r);
+    out += "doppel_ingest_rejected_total{reason=\"" + std::string(ingest::RejectReasonName(reason)) + "\"} " +
+           std::to_string(ingestor.rejected(reason)) + "\n";
+  }
+}
+
+void RenderHistoryMetrics(const tsdb::SeriesStore& store, std::size_t max_series, std::string& out) {
+  tsdb::StoreStats total = store.TotalStats();
+  AppendGauge(out, "doppel_history_series", "Series in history.", static_cast<double>(total.series));
+  AppendGauge(out, "doppel_history_points", "Points in history (late rewrites count twice until compacted).",
+              static_cast<double>(total.points));
+  AppendGauge(out, "doppel_history_chunks", "Sealed chunks in history.", static_cast<double>(total.chunks));
+  AppendGauge(out, "doppel_history_encoded_bytes", "Encoded bytes of history's chunks and log.",
+              static_cast<double>(total.disk_bytes));
+  AppendGauge(out, "doppel_history_sst_bytes", "Bytes of history's table files on disk.",
+              static_cast<double>(total.sst_bytes));
+  if (total.series > max_series) return;
+  std::vector<tsdb::SeriesInfo> series = store.ListSeries();
+  std::map<tsdb::SeriesId, const tsdb::SeriesInfo*> info;
+  for (const tsdb::SeriesInfo& s : series) info[s.id] = &s;
+  std::string points, bytes;
+  for (const auto& [id, stats] : store.AllStats()) {
+    auto it = info.find(id);
+    if (it == info.end()) continue;  // created after ListSeries: next scrape
+    std::string labels = "{twin=\"" + EscapeLabelValue(it->second->spec.twin_id) + "\",path=\"" +
+                         EscapeLabelValue(it->second->spec.path) + "\"} ";
+    points += "doppel_history_series_points" + labels + std::to_string(stats.points) + "\n";
+    bytes += "doppel_history_series_bytes" + labels + std::to_string(stats.disk_bytes) + "\n";
+  }
+  out += "# HELP doppel_history_series_points Points held per series.\n"
+         "# TYPE doppel_history_series_points gauge\n" + points;
+  out += "# HELP doppel_history_series_bytes Encoded bytes per series (chunks and log).\n"
+         "# TYPE doppel_history_series_bytes gauge\n" + bytes;
+}
+
 Result<HttpResponse> Healthz(ApiContext& ctx, const HttpRequest&, const RouteMatch&) {
   json::object body;
   body["status"] = "ok";
@@ -98,6 +153,8 @@ Result<HttpResponse> Metrics(ApiContext& ctx, const HttpRequest&, const RouteMat
   AppendGauge(out, "doppel_event_sequence", "Sequence number of the last graph event.",
               static_cast<double>(ctx.graph.last_event_seq()));
   AppendGauge(out, "doppel_uptime_seconds", "Seconds since the API started.", Seconds(ctx.clock.Now() - ctx.started));
+  if (ctx.services.ingestor != nullptr) RenderIngestMetrics(*ctx.services.ingestor, out);
+  if (ctx.services.history != nullptr) RenderHistoryMetrics(*ctx.services.history, ctx.options.max_series_metrics, out);
   return HttpResponse::Text(200, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -108,14 +165,15 @@ Result<HttpResponse> OpenApi(ApiContext&, const HttpRequest&, const RouteMatch&)
 }  // namespace
 
 struct DigitalTwinsApi::State {
-  State(twin::TwinGraph& graph, const Clock& clock, ApiOptions options)
-      : ctx{graph, clock, options, clock.Now(), {}} {}
+  State(twin::TwinGraph& graph, const Clock& clock, ApiOptions options, ApiServices services)
+      : ctx{graph, clock, options, services, clock.Now(), {}} {}
   ApiContext ctx;
   Router router;
 };
 
-DigitalTwinsApi::DigitalTwinsApi(twin::TwinGraph& graph, const Clock& clock, ApiOptions options)
-    : state_(std::make_unique<State>(graph, clock, options)) {
+DigitalTwinsApi::DigitalTwinsApi(twin::TwinGraph& graph, const Clock& clock, ApiOptions options,
+                                 ApiServices services)
+    : state_(std::make_unique<State>(graph, clock, options, services)) {
   for (const RouteSpec& spec : kRoutes) {
     Handler handler = spec.handler;
     ApiContext* ctx = &state_->ctx;

@@ -24,6 +24,8 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
+#include <string>
 #include <memory>
 #include <string_view>
 
@@ -32,6 +34,13 @@
 #include "server/metrics.h"
 #include "server/router.h"
 #include "twin/twin_graph.h"
+
+namespace doppel::ingest {
+class Ingestor;
+}
+namespace doppel::tsdb {
+class SeriesStore;
+}
 
 namespace doppel::server {
 
@@ -50,11 +59,24 @@ struct ApiOptions {
   // Most items per page whatever the client asks (bigger requests are clamped). Default 1000:
   // a page stays well under a megabyte for typical twins.
   std::size_t max_page_size = 1000;
+  // /metrics lists points and bytes per history series only while there are at most this many
+  // series (each is two time series in Prometheus); past it, only the totals. Default 10,000.
+  std::size_t max_series_metrics = 10'000;
+};
+
+// The engines behind the API besides the graph. Each is optional: its routes answer
+// 503 ServiceUnavailable ("history is not enabled") when it is null. All must outlive the API.
+struct ApiServices {
+  ingest::Ingestor* ingestor = nullptr;  // telemetry and line-protocol ingest
+  tsdb::SeriesStore* history = nullptr;  // /timeseries queries and per-series metrics
+  // Writes a consistent copy of every store into `dir` (POST /backup); see app/serve.cc.
+  std::function<Status(const std::string& dir)> backup;
 };
 
 class DigitalTwinsApi {
  public:
-  DigitalTwinsApi(twin::TwinGraph& graph, const Clock& clock, ApiOptions options = {});
+  DigitalTwinsApi(twin::TwinGraph& graph, const Clock& clock, ApiOptions options = {},
+                  ApiServices services = {});
   ~DigitalTwinsApi();
 
   // Answers one request. Never throws; unexpected exceptions become 500 InternalServerError.

@@ -3,6 +3,7 @@
 // API cheap to compile and testable without sockets.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,16 @@ struct HttpResponse {
   std::string body;
   // Set when the connection must be closed after this response (e.g. an unread oversized body).
   bool close_connection = false;
+  // Body producer for large answers, so they need not be held in memory whole. When set, `body`
+  // is not sent: the transport sends the headers, then calls `stream` until it yields an empty
+  // chunk, sending each chunk as it comes (HTTP/1.1 chunked transfer encoding; an HTTP/1.0
+  // peer gets the collected body). Each call clears and fills `chunk` and returns OK, or an
+  // error, which aborts the response: the connection is closed without the final chunk, so the
+  // client sees a truncated transfer rather than a well-formed partial answer. The producer
+  // runs on a transport thread after the handler returned: everything it uses must stay alive
+  // until it has returned an empty chunk or an error (or the server stopped).
+  using BodyProducer = std::function<Status(std::string& chunk)>;
+  BodyProducer stream;
 
   // Replaces any header of the same (case-insensitive) name.
   void SetHeader(std::string_view name, std::string value);
@@ -48,6 +59,29 @@ struct HttpResponse {
   // status from Status::http_status(). `status` must not be OK. Bytes of the message that are
   // not UTF-8 (echoed client input) are replaced by U+FFFD.
   static HttpResponse Error(const Status& status);
+  // A streamed answer (see `stream`) with the given Content-Type.
+  static HttpResponse Stream(int status, std::string_view content_type, BodyProducer producer) {
+    HttpResponse res;
+    res.status = status;
+    res.SetHeader("Content-Type", std::string(content_type));
+    res.stream = std::move(producer);
+    return res;
+  }
+  // Runs `stream` to its end, appending every chunk to `body`, and clears it: for peers that
+  // cannot take chunked transfers, and for tests. Returns the producer's error, if any.
+  Status CollectStream() {
+    BodyProducer producer = std::move(stream);
+    stream = nullptr;
+    if (!producer) return Status::Ok();
+    std::string chunk;
+    while (true) {
+      chunk.clear();
+      Status s = producer(chunk);
+      if (!s.ok()) return s;
+      if (chunk.empty()) return Status::Ok();
+      body += chunk;
+    }
+  }
 };
 
 // ASCII case-insensitive equality, for header names and tokens.

@@ -5,7 +5,8 @@
 // connection on its own strand, so a session's handlers never run concurrently. A session reads
 // a request's header first (so an oversized Content-Length is refused before any body byte is
 // read and "Expect: 100-continue" can be answered), then the body, calls the handler inline on
-// its strand and writes the answer.
+// its strand and writes the answer — in one piece, or chunk by chunk when the answer has a body
+// producer (HttpResponse::stream; see WriteStreamed).
 #include "server/http_server.h"
 
 #include <spdlog/spdlog.h>
@@ -246,6 +247,11 @@ class Session : public std::enable_shared_from_this<Session> {
     // An ordinary close (client asked, or we are stopping) has nothing left to drain.
     bool linger = res.close_connection;
     bool close = linger || !keep_alive || server_.stopping();
+    if (res.stream && version >= 11 && !linger) return WriteStreamed(std::move(res), version, close);
+    if (res.stream) {
+      // HTTP/1.0 has no chunked encoding: collect the body (the producer bounds its size).
+      if (Status s = res.CollectStream(); !s.ok()) res = HttpResponse::Error(s);
+    }
     res_ = ToBeast(std::move(res), version, !close);
     stream_.expires_after(server_.options().read_timeout);
     http::async_write(stream_, res_, [self = shared_from_this(), close, linger](beast::error_code ec, std::size_t) {
@@ -253,6 +259,62 @@ class Session : public std::enable_shared_from_this<Session> {
       if (linger) return self->Linger();
       self->ReadHeader();
     });
+  }
+
+  // Streams a response whose body comes from HttpResponse::stream: the header (with
+  // Transfer-Encoding: chunked), then one HTTP chunk per produced piece, then the last chunk.
+  // One piece is in flight at a time, so memory stays at one piece however large the body.
+  void WriteStreamed(HttpResponse&& res, unsigned version, bool close) {
+    stream_res_.emplace();
+    stream_res_->version(version);
+    stream_res_->result(static_cast<unsigned>(res.status));
+    stream_res_->set(http::field::server, "doppel");
+    for (auto& [name, value] : res.headers) stream_res_->insert(name, value);
+    stream_res_->keep_alive(!close);
+    stream_res_->chunked(true);
+    producer_ = std::move(res.stream);
+    stream_sr_.emplace(*stream_res_);
+    stream_.expires_after(server_.options().read_timeout);
+    http::async_write_header(stream_, *stream_sr_, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+      if (ec) return self->EndStream(true);
+      self->WriteNextChunk(close);
+    });
+  }
+
+  void WriteNextChunk(bool close) {
+    chunk_.clear();
+    Status produced = Status::Internal("the body producer threw");
+    try {
+      produced = producer_(chunk_);
+    } catch (const std::exception& e) {
+      produced = Status::Internal(std::string("the body producer threw: ") + e.what());
+    }
+    if (!produced.ok()) {
+      // The status line is long gone: all we can do is not finish the body.
+      spdlog::warn("streamed response aborted: {}", produced.ToString());
+      return EndStream(true);
+    }
+    stream_.expires_after(server_.options().read_timeout);
+    if (chunk_.empty()) {
+      return asio::async_write(stream_, http::make_chunk_last(),
+                               [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                                 self->EndStream(ec || close);
+                               });
+    }
+    asio::async_write(stream_, http::make_chunk(asio::buffer(chunk_)),
+                      [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                        if (ec) return self->EndStream(true);
+                        self->WriteNextChunk(close);
+                      });
+  }
+
+  void EndStream(bool close) {
+    producer_ = nullptr;  // releases what the producer holds before the next request
+    stream_sr_.reset();
+    stream_res_.reset();
+    chunk_ = std::string();
+    if (close) return Close();
+    ReadHeader();
   }
 
   // Half-closes and discards what the peer still sends (see kLingerBytes), then closes.
@@ -286,6 +348,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
   BeastResponse res_;
+  // A streamed response in flight (WriteStreamed): its header, serializer, producer and the
+  // piece being written.
+  std::optional<http::response<http::empty_body>> stream_res_;
+  std::optional<http::response_serializer<http::empty_body>> stream_sr_;
+  HttpResponse::BodyProducer producer_;
+  std::string chunk_;
   bool in_request_ = false;
   std::size_t lingered_ = 0;
 };

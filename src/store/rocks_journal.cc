@@ -5,10 +5,12 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 
 namespace doppel::store {
 namespace {
@@ -175,6 +177,17 @@ Status RocksJournal::Replay(
   }
   db_->ReleaseSnapshot(snapshot);
   return result;
+}
+
+Status RocksJournal::Checkpoint(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return Status::AlreadyExists("checkpoint directory " + dir + " already exists");
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (s.ok()) s = checkpoint->CreateCheckpoint(dir);
+  if (!s.ok()) return Status::Internal("graph store checkpoint into " + dir + " failed: " + s.ToString());
+  return Status::Ok();
 }
 
 }  // namespace doppel::store

@@ -36,6 +36,12 @@ class RocksJournal final : public twin::Journal {
   Status Replay(const std::function<Status(twin::Mutation::Kind, std::string_view, std::string_view)>& visit,
                 uint64_t& last_event_seq) override;
 
+  // Writes a consistent copy of the store into `dir` (which must not exist; its parent must)
+  // while commits go on: hard links to the immutable files plus a copy of the rest, so it is
+  // fast and small on the same filesystem. The copy opens with Open(dir). Errors:
+  // AlreadyExists if `dir` exists, Internal for I/O errors.
+  Status Checkpoint(const std::string& dir);
+
  private:
   RocksJournal(std::unique_ptr<rocksdb::DB> db, StoreOptions options);
   std::unique_ptr<rocksdb::DB> db_;

@@ -137,7 +137,7 @@ Status SeriesChunk::DecodeNumeric(std::vector<TimeNs>* times, std::vector<double
 
 HeadChunk::HeadChunk(ValueType type) : type_(type) {
   switch (type) {
-    case ValueType::kDouble: values_.emplace<internal::XorEncoder>(); break;
+    case ValueType::kDouble: values_.emplace<internal::DoubleHeadEncoder>(); break;
     case ValueType::kInt64: values_.emplace<internal::DeltaOfDeltaEncoder>(); break;
     case ValueType::kBool: values_.emplace<internal::BoolRunEncoder>(); break;
     case ValueType::kString: values_.emplace<internal::StringDictEncoder>(); break;
@@ -218,11 +218,12 @@ SeriesChunk HeadChunk::Seal() {
     }
   }
   const std::vector<uint8_t> t_bytes = times_.Bytes();
-  std::vector<uint8_t> v_bytes = std::visit([](const auto& e) { return e.Bytes(); }, values_);
-  if (type_ == ValueType::kDouble) {  // the head keeps XOR; sealing picks the column scheme
-    std::vector<double> values;
-    DOPPEL_CHECK(internal::DecodeXor(v_bytes, committed_, &values));
-    v_bytes = internal::EncodeDoubleColumn(values, std::move(v_bytes));
+  std::vector<uint8_t> v_bytes;
+  switch (type_) {
+    case ValueType::kDouble: v_bytes = std::get<0>(values_).Column(); break;
+    case ValueType::kInt64: v_bytes = std::get<1>(values_).Bytes(); break;
+    case ValueType::kBool: v_bytes = std::get<2>(values_).Bytes(); break;
+    case ValueType::kString: v_bytes = std::get<3>(values_).Bytes(); break;
   }
   internal::PutFixed32(out, static_cast<uint32_t>(t_bytes.size()));
   c.times_offset_ = out.size();

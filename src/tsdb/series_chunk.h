@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "tsdb/internal/double_column.h"
 #include "tsdb/internal/gorilla.h"
 #include "tsdb/internal/run_length.h"
 #include "tsdb/types.h"
@@ -93,7 +94,7 @@ class HeadChunk {
   SeriesChunk Seal();
 
  private:
-  using ValueEncoder = std::variant<internal::XorEncoder, internal::DeltaOfDeltaEncoder,
+  using ValueEncoder = std::variant<internal::DoubleHeadEncoder, internal::DeltaOfDeltaEncoder,
                                     internal::BoolRunEncoder, internal::StringDictEncoder>;
   void Commit(const Point& p);
 

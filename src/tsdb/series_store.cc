@@ -1,10 +1,13 @@
 #include "tsdb/series_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <bit>
+#include <filesystem>
+#include <limits>
 
 #include "tsdb/internal/byte_io.h"
 
@@ -29,12 +32,20 @@ std::string SeriesKey(char space, SeriesId id) {
   AppendBE(key, id);
   return key;
 }
-std::string ChunkKey(SeriesId id, TimeNs start, uint64_t seq) {
-  std::string key = SeriesKey('c', id);
+// `space` is 'c' for the chunk itself, 'h' for its header index entry (same suffix).
+std::string ChunkKey(char space, SeriesId id, TimeNs start, uint64_t seq) {
+  std::string key = SeriesKey(space, id);
   AppendBE(key, static_cast<uint64_t>(start) ^ (uint64_t{1} << 63));
   AppendBE(key, seq);
   return key;
 }
+TimeNs ReadTimeBE(std::string_view s) { return static_cast<TimeNs>(ReadBE(s) ^ (uint64_t{1} << 63)); }
+
+// Present once every chunk has its "h/" index entry (docs/format/tsdb.md); a store written
+// before the index existed gets one built at its first open.
+constexpr std::string_view kLayoutKey = "m/layout";
+constexpr std::string_view kLayoutChunkIndex = "2";
+constexpr size_t kChunkKeySize = 26;  // space, '/', series id, min time, seq
 std::string WalKey(SeriesId id, uint64_t seq) {
   std::string key = SeriesKey('w', id);
   AppendBE(key, seq);
@@ -123,11 +134,28 @@ bool DecodePoint(ByteReader& r, ValueType type, Point* p) {
 
 }  // namespace
 
+// What memory keeps of a sealed chunk: enough to select chunks for a range, count and size
+// them (the "h/" index entry), 40 bytes — a year of 1 Hz data is ~32k chunks per series.
 struct SeriesStore::ChunkRef {
-  ChunkHeader header;
-  std::string key;
-  std::optional<SeriesChunk> unpersisted;  // set between an in-memory seal and Persist
+  TimeNs min_time = 0;
+  TimeNs max_time = 0;
+  uint32_t count = 0;
+  uint32_t bytes = 0;  // encoded size
+  std::unique_ptr<const SeriesChunk> unpersisted;  // set between an in-memory seal and Persist
 };
+
+namespace {
+
+// The "h/" index value: max time (i64 LE), point count (u32 LE), chunk size (u32 LE).
+std::string EncodeIndexEntry(TimeNs max_time, uint32_t count, uint32_t bytes) {
+  std::vector<uint8_t> out;
+  internal::PutFixed64(out, static_cast<uint64_t>(max_time));
+  internal::PutFixed32(out, count);
+  internal::PutFixed32(out, bytes);
+  return AsString(out);
+}
+
+}  // namespace
 
 struct SeriesStore::Series {
   explicit Series(SeriesInfo i) : info(std::move(i)), head(info.spec.type) {}
@@ -135,9 +163,34 @@ struct SeriesStore::Series {
   HeadChunk head;
   std::map<TimeNs, Value> out_of_order;  // older than the newest point; last write wins
   std::map<uint64_t, ChunkRef> chunks;   // by chunk sequence: later wins on equal times
-  bool has_points = false;
+  // Sums over `chunks` for Stats (kept up to date so /metrics costs O(series)); the min/max
+  // are meaningful only while chunks is non-empty.
+  uint64_t sealed_points = 0;
+  uint64_t sealed_bytes = 0;
+  TimeNs sealed_min = 0;
+  TimeNs sealed_max = 0;
+  uint64_t log_bytes = 0;  // sizes of the series' "w/" records
   TimeNs newest_time = 0;  // the newest time ever written (the high-water mark)
+  bool has_points = false;
   bool dirty = false;      // has unpersisted chunks
+
+  std::string Key(char space, uint64_t seq, const ChunkRef& ref) const {
+    return ChunkKey(space, info.id, ref.min_time, seq);
+  }
+  void AddChunk(uint64_t seq, ChunkRef ref) {
+    sealed_min = chunks.empty() ? ref.min_time : std::min(sealed_min, ref.min_time);
+    sealed_max = chunks.empty() ? ref.max_time : std::max(sealed_max, ref.max_time);
+    sealed_points += ref.count;
+    sealed_bytes += ref.bytes;
+    chunks.insert_or_assign(chunks.end(), seq, std::move(ref));  // seqs mostly arrive in order
+  }
+  // After removals: rebuilds the sums (the removing operations are O(chunks) anyway).
+  void Recount() {
+    std::map<uint64_t, ChunkRef> all = std::move(chunks);
+    chunks.clear();
+    sealed_points = sealed_bytes = 0;
+    for (auto& [seq, ref] : all) AddChunk(seq, std::move(ref));
+  }
 };
 
 SeriesStore::SeriesStore(std::unique_ptr<rocksdb::DB> db, SeriesStoreOptions options)
@@ -155,6 +208,7 @@ Result<std::unique_ptr<SeriesStore>> SeriesStore::Open(const std::string& dir, S
   std::unique_ptr<SeriesStore> store(new SeriesStore(std::unique_ptr<rocksdb::DB>(raw), options));
   std::lock_guard lock(store->mu_);
   DOPPEL_RETURN_IF_ERROR(store->LoadCatalog());
+  DOPPEL_RETURN_IF_ERROR(store->EnsureChunkIndex());
   DOPPEL_RETURN_IF_ERROR(store->LoadChunks());
   DOPPEL_RETURN_IF_ERROR(store->ReplayWal());
   return store;
@@ -173,21 +227,57 @@ Status SeriesStore::LoadCatalog() {
   return FromRocks(it->status());
 }
 
-// Reads every chunk (checking its CRC) to index its header. Cost grows with the data; a
-// separate header index is the obvious next step once stores get large.
-Status SeriesStore::LoadChunks() {
+// A store from before the "h/" index: read every chunk once (checking its CRC) and write its
+// index entry, all in one batch with the layout marker, so a crash just redoes it.
+Status SeriesStore::EnsureChunkIndex() {
+  std::string layout;
+  const rocksdb::Status got = db_->Get({}, kLayoutKey, &layout);
+  if (got.ok() && layout == kLayoutChunkIndex) return Status::Ok();
+  if (!got.ok() && !got.IsNotFound()) return FromRocks(got);
+  if (got.ok()) return Status::Internal("history store has an unknown layout " + layout);
+  rocksdb::WriteBatch batch;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
   for (it->Seek("c/"); it->Valid() && it->key().starts_with("c/"); it->Next()) {
-    const std::string_view key = it->key().ToStringView();
-    Series* s = Lookup(ReadBE(key.substr(2)));
-    if (s == nullptr || key.size() != 26) return Status::Internal("chunk of unknown series");
+    std::string key = it->key().ToString();
+    if (key.size() != kChunkKeySize) return Status::Internal("malformed chunk key");
     Result<SeriesChunk> chunk = SeriesChunk::Parse(it->value().ToString());
-    if (!chunk.ok()) return Status::Internal(chunk.status().message() + " (series " + s->info.spec.path + ")");
-    const uint64_t seq = ReadBE(key.substr(18));
+    if (!chunk.ok()) return Status::Internal(chunk.status().message());
     const ChunkHeader& h = chunk->header();
-    s->chunks[seq] = ChunkRef{h, std::string(key), std::nullopt};
-    s->newest_time = s->has_points ? std::max(s->newest_time, h.max_time) : h.max_time;
+    key[0] = 'h';
+    batch.Put(key, EncodeIndexEntry(h.max_time, h.count, static_cast<uint32_t>(chunk->bytes().size())));
+  }
+  DOPPEL_RETURN_IF_ERROR(FromRocks(it->status()));
+  batch.Put(kLayoutKey, kLayoutChunkIndex);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch));
+}
+
+// Reads only the "h/" index (16-byte values), not the chunks: open time grows with the number
+// of chunks, not with the bytes stored. Chunks are validated (CRC) when a query reads them.
+Status SeriesStore::LoadChunks() {
+  rocksdb::ReadOptions one_pass;
+  one_pass.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(one_pass));
+  Series* s = nullptr;  // entries come grouped by series: look each up once
+  for (it->Seek("h/"); it->Valid() && it->key().starts_with("h/"); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != kChunkKeySize) return Status::Internal("malformed chunk index key");
+    const SeriesId id = ReadBE(key.substr(2));
+    if (s == nullptr || s->info.id != id) s = Lookup(id);
+    if (s == nullptr) return Status::Internal("chunk of unknown series");
+    ByteReader r(AsBytes(it->value().ToStringView()));
+    ChunkRef ref;
+    uint64_t max_time = 0;
+    ref.min_time = ReadTimeBE(key.substr(10));
+    if (!r.Fixed64(&max_time) || !r.Fixed32(&ref.count) || !r.Fixed32(&ref.bytes) || r.remaining() != 0) {
+      return Status::Internal("corrupt chunk index entry (series " + s->info.spec.path + ")");
+    }
+    ref.max_time = static_cast<TimeNs>(max_time);
+    const uint64_t seq = ReadBE(key.substr(18));
+    s->newest_time = s->has_points ? std::max(s->newest_time, ref.max_time) : ref.max_time;
     s->has_points = true;
+    s->AddChunk(seq, std::move(ref));
     next_chunk_seq_ = std::max(next_chunk_seq_, seq + 1);
   }
   return FromRocks(it->status());
@@ -202,6 +292,7 @@ Status SeriesStore::ReplayWal() {
     if (s == nullptr || key.size() != 18) return Status::Internal("log record of unknown series");
     next_wal_seq_ = std::max(next_wal_seq_, ReadBE(key.substr(10)) + 1);
     ByteReader r(AsBytes(it->value().ToStringView()));
+    s->log_bytes += it->value().size();
     uint64_t n;
     if (!r.Varint(&n)) return Status::Internal("corrupt log record");
     for (uint64_t i = 0; i < n; ++i) {
@@ -300,15 +391,20 @@ Status SeriesStore::Write(std::span<const SeriesPoint> points) {
 
 Status SeriesStore::WriteWal(const std::map<SeriesId, std::vector<const SeriesPoint*>>& by_series) {
   rocksdb::WriteBatch batch;
+  std::vector<std::pair<Series*, size_t>> sizes;
+  sizes.reserve(by_series.size());
   for (const auto& [id, list] : by_series) {
     std::vector<uint8_t> record;
     internal::PutVarint(record, list.size());
     for (const SeriesPoint* p : list) EncodePoint(record, p->time, p->value);
     batch.Put(WalKey(id, next_wal_seq_++), AsString(record));
+    sizes.emplace_back(Lookup(id), record.size());
   }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
-  return FromRocks(db_->Write(wo, &batch));
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
+  for (auto [s, bytes] : sizes) s->log_bytes += bytes;
+  return Status::Ok();
 }
 
 void SeriesStore::Apply(Series& s, TimeNs time, const Value& value) {
@@ -332,9 +428,10 @@ void SeriesStore::Apply(Series& s, TimeNs time, const Value& value) {
 // written after the head's points with the same time, so their chunk must get the later seq.
 void SeriesStore::SealInMemory(Series& s) {
   auto add = [&](SeriesChunk chunk) {
-    const uint64_t seq = next_chunk_seq_++;
-    ChunkHeader h = chunk.header();
-    s.chunks[seq] = ChunkRef{h, ChunkKey(s.info.id, h.min_time, seq), std::move(chunk)};
+    const ChunkHeader& h = chunk.header();
+    ChunkRef ref{h.min_time, h.max_time, h.count, static_cast<uint32_t>(chunk.bytes().size()), nullptr};
+    ref.unpersisted = std::make_unique<const SeriesChunk>(std::move(chunk));
+    s.AddChunk(next_chunk_seq_++, std::move(ref));
   };
   if (!s.head.empty()) add(s.head.Seal());
   if (!s.out_of_order.empty()) {
@@ -346,20 +443,25 @@ void SeriesStore::SealInMemory(Series& s) {
   s.dirty = true;
 }
 
-// Writes unpersisted chunks and replaces the series' log records with one holding exactly
-// what is still in memory, in one atomic batch: a crash leaves either the old log (and no
-// chunk) or the chunks and the shorter log, never a point in neither or a stale duplicate.
+// Writes unpersisted chunks (with their index entries) and replaces the series' log records
+// with one holding exactly what is still in memory, in one atomic batch: a crash leaves either
+// the old log (and no chunk) or the chunks and the shorter log, never a point in neither or a
+// stale duplicate.
 void SeriesStore::StagePersist(Series& s, rocksdb::WriteBatch& batch) {
   for (const auto& [seq, ref] : s.chunks) {
-    if (ref.unpersisted) batch.Put(ref.key, ref.unpersisted->bytes());
+    if (!ref.unpersisted) continue;
+    batch.Put(s.Key('c', seq, ref), ref.unpersisted->bytes());
+    batch.Put(s.Key('h', seq, ref), EncodeIndexEntry(ref.max_time, ref.count, ref.bytes));
   }
   batch.DeleteRange(SeriesKey('w', s.info.id), SeriesKey('w', s.info.id + 1));
+  s.log_bytes = 0;
   const std::vector<Point> head = s.head.Points();
   if (head.empty() && s.out_of_order.empty()) return;
   std::vector<uint8_t> record;
   internal::PutVarint(record, head.size() + s.out_of_order.size());
   for (const Point& p : head) EncodePoint(record, p.time, p.value);
   for (const auto& [t, v] : s.out_of_order) EncodePoint(record, t, v);
+  s.log_bytes = record.size();
   batch.Put(WalKey(s.info.id, next_wal_seq_++), AsString(record));
 }
 
@@ -375,16 +477,17 @@ Status SeriesStore::Persist(std::span<Series* const> series) {
   wo.sync = options_.sync;
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
   for (Series* s : series) {
+    if (!s->dirty) continue;
     for (auto& [seq, ref] : s->chunks) ref.unpersisted.reset();
     s->dirty = false;
   }
   return Status::Ok();
 }
 
-Result<SeriesChunk> SeriesStore::LoadChunk(const ChunkRef& ref) const {
+Result<SeriesChunk> SeriesStore::LoadChunk(const Series& s, uint64_t seq, const ChunkRef& ref) const {
   if (ref.unpersisted) return *ref.unpersisted;
   std::string bytes;
-  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Get({}, ref.key, &bytes)));
+  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Get({}, s.Key('c', seq, ref), &bytes)));
   Result<SeriesChunk> chunk = SeriesChunk::Parse(std::move(bytes));
   if (!chunk.ok()) return Status::Internal(chunk.status().message());
   return chunk;
@@ -397,8 +500,8 @@ Result<SeriesData> SeriesStore::Read(SeriesId id, TimeNs start, TimeNs end) cons
   SeriesData data;
   data.type = s->info.spec.type;
   for (const auto& [seq, ref] : s->chunks) {
-    if (ref.header.max_time < start || ref.header.min_time >= end) continue;
-    DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(ref));
+    if (ref.max_time < start || ref.min_time >= end) continue;
+    DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(*s, seq, ref));
     data.chunks.push_back(std::move(chunk));
   }
   // A sorted merge of head and out-of-order buffer; on equal times the out-of-order point
@@ -420,15 +523,16 @@ Result<SeriesData> SeriesStore::Read(SeriesId id, TimeNs start, TimeNs end) cons
 Result<std::optional<Point>> SeriesStore::LastOf(const Series& s) const {
   if (!s.head.empty()) return std::optional<Point>(s.head.newest());
   const ChunkRef* newest = nullptr;  // greatest max_time; on ties the later seq wins
+  uint64_t newest_seq = 0;
   for (const auto& [seq, ref] : s.chunks) {
-    if (newest == nullptr || ref.header.max_time >= newest->header.max_time) newest = &ref;
+    if (newest == nullptr || ref.max_time >= newest->max_time) newest = &ref, newest_seq = seq;
   }
   const auto late = s.out_of_order.rbegin();
-  if (late != s.out_of_order.rend() && (newest == nullptr || late->first >= newest->header.max_time)) {
+  if (late != s.out_of_order.rend() && (newest == nullptr || late->first >= newest->max_time)) {
     return std::optional<Point>(Point{late->first, late->second});
   }
   if (newest == nullptr) return std::optional<Point>();
-  DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(*newest));
+  DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(s, newest_seq, *newest));
   std::vector<Point> points;
   Status decoded = chunk.Decode(&points);
   if (!decoded.ok()) return Status::Internal(decoded.message());
@@ -451,25 +555,104 @@ Result<std::vector<std::optional<Point>>> SeriesStore::Last(std::span<const Seri
 Result<size_t> SeriesStore::DropBefore(std::optional<SeriesId> id, TimeNs cutoff) {
   std::lock_guard lock(mu_);
   if (id && Lookup(*id) == nullptr) return Status::NotFound("unknown series id " + std::to_string(*id));
-  std::vector<Series*> selected;
+  std::vector<std::pair<Series*, TimeNs>> selected;
   for (auto& [sid, s] : series_) {
-    if (!id || sid == *id) selected.push_back(s.get());
+    if (!id || sid == *id) selected.emplace_back(s.get(), cutoff);
   }
+  return DropLocked(selected);
+}
+
+Result<size_t> SeriesStore::DropLocked(std::span<const std::pair<Series*, TimeNs>> cutoffs) {
+  std::vector<Series*> selected;
+  for (const auto& [s, cutoff] : cutoffs) selected.push_back(s);
   DOPPEL_RETURN_IF_ERROR(Persist(selected));  // so no dropped chunk lives on in the log
   rocksdb::WriteBatch batch;
   std::vector<std::pair<Series*, uint64_t>> doomed;
-  for (Series* s : selected) {
+  for (const auto& [s, cutoff] : cutoffs) {
     for (const auto& [seq, ref] : s->chunks) {
-      if (ref.header.max_time >= cutoff) continue;
-      batch.Delete(ref.key);
+      if (ref.max_time >= cutoff) continue;
+      batch.Delete(s->Key('c', seq, ref));
+      batch.Delete(s->Key('h', seq, ref));
       doomed.emplace_back(s, seq);
     }
   }
+  if (doomed.empty()) return size_t{0};
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
   for (auto [s, seq] : doomed) s->chunks.erase(seq);
+  for (const auto& [s, cutoff] : cutoffs) s->Recount();
   return doomed.size();
+}
+
+namespace {
+
+// The keep of the most specific rule covering each kind of series (see RetentionRule).
+struct RetentionPlan {
+  std::map<std::pair<std::string, std::string>, TimeNs, std::less<>> by_series;
+  std::map<std::string, TimeNs, std::less<>> by_model;
+  std::optional<TimeNs> fallback;
+
+  std::optional<TimeNs> KeepFor(const SeriesSpec& spec) const {
+    if (auto it = by_series.find(std::pair(spec.twin_id, spec.path)); it != by_series.end()) return it->second;
+    if (auto it = by_model.find(spec.model_id); it != by_model.end() && !spec.model_id.empty()) return it->second;
+    return fallback;
+  }
+};
+
+Result<RetentionPlan> PlanRetention(std::span<const RetentionRule> rules) {
+  RetentionPlan plan;
+  for (const RetentionRule& r : rules) {
+    if (r.keep <= 0) return Status::InvalidArgument("retention keep must be positive");
+    if (r.twin_id.empty() != r.path.empty()) {
+      return Status::InvalidArgument("a series retention rule needs both twin_id and path");
+    }
+    bool fresh = true;
+    if (!r.twin_id.empty()) {
+      if (!r.model_id.empty()) return Status::InvalidArgument("a series retention rule names no model");
+      fresh = plan.by_series.emplace(std::pair(r.twin_id, r.path), r.keep).second;
+    } else if (!r.model_id.empty()) {
+      fresh = plan.by_model.emplace(r.model_id, r.keep).second;
+    } else {
+      fresh = !plan.fallback.has_value();
+      plan.fallback = r.keep;
+    }
+    if (!fresh) return Status::InvalidArgument("two retention rules cover the same series");
+  }
+  return plan;
+}
+
+// now - keep, saturating: a keep reaching before the start of time drops nothing.
+TimeNs Cutoff(TimeNs now, TimeNs keep) {
+  TimeNs cutoff;
+  return __builtin_sub_overflow(now, keep, &cutoff) ? std::numeric_limits<TimeNs>::min() : cutoff;
+}
+
+}  // namespace
+
+Result<size_t> SeriesStore::ApplyRetention(std::span<const RetentionRule> rules, TimeNs now) {
+  DOPPEL_ASSIGN_OR_RETURN(const RetentionPlan plan, PlanRetention(rules));
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<Series*, TimeNs>> cutoffs;
+  for (auto& [id, s] : series_) {
+    const std::optional<TimeNs> keep = plan.KeepFor(s->info.spec);
+    if (!keep) continue;
+    const TimeNs cutoff = Cutoff(now, *keep);
+    // Skip series with nothing to drop so the Persist inside DropLocked stays small.
+    if (!s->chunks.empty() && s->sealed_min < cutoff) cutoffs.emplace_back(s.get(), cutoff);
+  }
+  return DropLocked(cutoffs);
+}
+
+// No lock: every acknowledged write is already in RocksDB (log records or chunks, each batch
+// atomic), and a RocksDB checkpoint is a consistent cut of it taken while writes go on.
+Status SeriesStore::Checkpoint(const std::string& dir) const {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return Status::AlreadyExists("checkpoint directory exists: " + dir);
+  rocksdb::Checkpoint* raw = nullptr;
+  DOPPEL_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw)));
+  const std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(dir));
 }
 
 Status SeriesStore::Flush() {
@@ -491,7 +674,7 @@ Result<size_t> SeriesStore::Compact(SeriesId id) {
   // Sweep the chunks in min-time order; a group ends where the next chunk starts after the
   // greatest max time seen so far.
   std::vector<std::pair<TimeNs, uint64_t>> by_start;
-  for (const auto& [seq, ref] : s->chunks) by_start.emplace_back(ref.header.min_time, seq);
+  for (const auto& [seq, ref] : s->chunks) by_start.emplace_back(ref.min_time, seq);
   std::sort(by_start.begin(), by_start.end());
   rocksdb::WriteBatch batch;
   std::vector<std::pair<uint64_t, ChunkRef>> fresh;
@@ -507,7 +690,7 @@ Result<size_t> SeriesStore::Compact(SeriesId id) {
   };
   for (const auto& [min_time, seq] : by_start) {
     if (!group.empty() && min_time > reach) DOPPEL_RETURN_IF_ERROR(close_group());
-    const TimeNs max_time = s->chunks[seq].header.max_time;
+    const TimeNs max_time = s->chunks.at(seq).max_time;
     reach = group.empty() ? max_time : std::max(reach, max_time);
     group.push_back(seq);
   }
@@ -518,6 +701,7 @@ Result<size_t> SeriesStore::Compact(SeriesId id) {
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
   for (uint64_t seq : replaced) s->chunks.erase(seq);
   for (auto& [seq, ref] : fresh) s->chunks.emplace(seq, std::move(ref));
+  s->Recount();
   return replaced.size();
 }
 
@@ -530,10 +714,11 @@ Status SeriesStore::CompactGroup(const Series& s, const std::vector<uint64_t>& s
   std::vector<Point> all;
   for (uint64_t seq : by_seq) {
     const ChunkRef& ref = s.chunks.at(seq);
-    DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(ref));
+    DOPPEL_ASSIGN_OR_RETURN(SeriesChunk chunk, LoadChunk(s, seq, ref));
     Status decoded = chunk.Decode(&all);
     if (!decoded.ok()) return Status::Internal(decoded.message());
-    batch.Delete(ref.key);
+    batch.Delete(s.Key('c', seq, ref));
+    batch.Delete(s.Key('h', seq, ref));
   }
   std::stable_sort(all.begin(), all.end(), [](const Point& a, const Point& b) { return a.time < b.time; });
   HeadChunk head(s.info.spec.type);
@@ -541,8 +726,9 @@ Status SeriesStore::CompactGroup(const Series& s, const std::vector<uint64_t>& s
     SeriesChunk chunk = head.Seal();
     const uint64_t seq = next_chunk_seq_++;
     const ChunkHeader& h = chunk.header();
-    ChunkRef ref{h, ChunkKey(s.info.id, h.min_time, seq), std::nullopt};
-    batch.Put(ref.key, chunk.bytes());
+    ChunkRef ref{h.min_time, h.max_time, h.count, static_cast<uint32_t>(chunk.bytes().size()), nullptr};
+    batch.Put(s.Key('c', seq, ref), chunk.bytes());
+    batch.Put(s.Key('h', seq, ref), EncodeIndexEntry(ref.max_time, ref.count, ref.bytes));
     fresh->emplace_back(seq, std::move(ref));
   };
   for (size_t i = 0; i < all.size(); ++i) {
@@ -555,6 +741,55 @@ Status SeriesStore::CompactGroup(const Series& s, const std::vector<uint64_t>& s
   }
   if (!head.empty()) seal();
   return Status::Ok();
+}
+
+SeriesStats SeriesStore::StatsOf(const Series& s) {
+  SeriesStats st;
+  st.chunks = s.chunks.size();
+  st.memory_points = s.head.count() + s.out_of_order.size();
+  st.points = s.sealed_points + st.memory_points;
+  st.disk_bytes = s.sealed_bytes + s.log_bytes;
+  auto widen = [&st](TimeNs lo, TimeNs hi) {
+    st.oldest = st.oldest ? std::min(*st.oldest, lo) : lo;
+    st.newest = st.newest ? std::max(*st.newest, hi) : hi;
+  };
+  if (!s.chunks.empty()) widen(s.sealed_min, s.sealed_max);
+  if (!s.head.empty()) widen(s.head.min_time(), s.head.last_time());
+  if (!s.out_of_order.empty()) widen(s.out_of_order.begin()->first, s.out_of_order.rbegin()->first);
+  return st;
+}
+
+Result<SeriesStats> SeriesStore::Stats(SeriesId id) const {
+  std::lock_guard lock(mu_);
+  const Series* s = Lookup(id);
+  if (s == nullptr) return Status::NotFound("unknown series id " + std::to_string(id));
+  return StatsOf(*s);
+}
+
+std::vector<std::pair<SeriesId, SeriesStats>> SeriesStore::AllStats() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<SeriesId, SeriesStats>> out;
+  out.reserve(series_.size());
+  for (const auto& [id, s] : series_) out.emplace_back(id, StatsOf(*s));
+  return out;
+}
+
+StoreStats SeriesStore::TotalStats() const {
+  StoreStats out;
+  {
+    std::lock_guard lock(mu_);
+    out.series = series_.size();
+    for (const auto& [id, s] : series_) {
+      const SeriesStats st = StatsOf(*s);
+      out.points += st.points;
+      out.chunks += st.chunks;
+      out.disk_bytes += st.disk_bytes;
+    }
+  }
+  // RocksDB's properties are thread-safe; a missing one leaves 0.
+  (void)db_->GetIntProperty("rocksdb.live-sst-files-size", &out.sst_bytes);
+  (void)db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &out.memtable_bytes);
+  return out;
 }
 
 }  // namespace doppel::tsdb

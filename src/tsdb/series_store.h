@@ -70,6 +70,43 @@ struct SeriesInfo {
   SeriesSpec spec;
 };
 
+// Per-series figures for /metrics, from counters kept in memory: O(1) per series, no chunk is
+// read or decoded.
+struct SeriesStats {
+  // Points in sealed chunks plus points in memory. A time written again after its first point
+  // sealed (a late duplicate) sits in two chunks and counts twice until Compact merges them.
+  uint64_t points = 0;
+  uint64_t memory_points = 0;  // of `points`, those in the head and out-of-order buffer
+  uint64_t chunks = 0;         // sealed chunks
+  // Bytes this series stores: its sealed chunks' encoded sizes plus its write-ahead records
+  // (what the head would replay). Before RocksDB's own block compression and overhead.
+  uint64_t disk_bytes = 0;
+  std::optional<TimeNs> oldest;  // the oldest and newest point held; nullopt if none
+  std::optional<TimeNs> newest;
+};
+
+// Whole-store figures for /metrics.
+struct StoreStats {
+  uint64_t series = 0;
+  uint64_t points = 0;      // sum of SeriesStats::points
+  uint64_t chunks = 0;      // sum of SeriesStats::chunks
+  uint64_t disk_bytes = 0;  // sum of SeriesStats::disk_bytes
+  uint64_t sst_bytes = 0;   // RocksDB's live table files (after its compression)
+  uint64_t memtable_bytes = 0;  // RocksDB's memtables (the write buffer, bounded by RocksDB)
+};
+
+// A retention rule (ApplyRetention). Which series it covers, most specific first:
+//   twin_id and path set   that one series;
+//   model_id set           every series whose SeriesSpec::model_id is exactly model_id;
+//   all three empty        every series no other rule covers (the default).
+// A series no rule covers is kept forever.
+struct RetentionRule {
+  std::string model_id;
+  TimeNs keep = 0;  // raw chunks whose newest point is older than now - keep are dropped; > 0
+  std::string twin_id;
+  std::string path;
+};
+
 struct SeriesPoint {
   SeriesId series = 0;
   TimeNs time = 0;
@@ -120,6 +157,20 @@ class SeriesStore {
   // in-memory head are kept. Returns the number of chunks deleted.
   Result<size_t> DropBefore(std::optional<SeriesId> id, TimeNs cutoff);
 
+  // Applies retention rules at time `now` (a caller's clock: the store never reads one): for
+  // each series, the most specific rule covering it (see RetentionRule) drops its sealed
+  // chunks whose newest point is older than now - keep (whole chunks, as DropBefore). Returns
+  // the number of chunks deleted. Errors: InvalidArgument for keep <= 0, a rule with only one
+  // of twin_id/path, or two rules covering the same thing; Internal.
+  Result<size_t> ApplyRetention(std::span<const RetentionRule> rules, TimeNs now);
+
+  // Writes a consistent copy of the store to `dir` (which must not exist; it is created, on
+  // the same filesystem as the store for hard links to work) while writes go on: the copy
+  // holds every point acknowledged before the call (and possibly some later ones), and opens
+  // with SeriesStore::Open — restore is opening the copy, or moving it in place of the store
+  // while no process has it open. Errors: AlreadyExists if `dir` exists, Internal.
+  Status Checkpoint(const std::string& dir) const;
+
   // Seals every non-empty head and out-of-order buffer now (e.g. before a backup or shutdown).
   Status Flush();
 
@@ -132,12 +183,18 @@ class SeriesStore {
   // Number of sealed chunks of a series (for tests and /metrics).
   size_t ChunkCount(SeriesId id) const;
 
+  // Statistics of one series (SeriesStats), or of all in id order. Errors: NotFound.
+  Result<SeriesStats> Stats(SeriesId id) const;
+  std::vector<std::pair<SeriesId, SeriesStats>> AllStats() const;
+  StoreStats TotalStats() const;
+
  private:
   struct Series;
   struct ChunkRef;
   SeriesStore(std::unique_ptr<rocksdb::DB> db, SeriesStoreOptions options);
 
   Status LoadCatalog();
+  Status EnsureChunkIndex();
   Status LoadChunks();
   Status ReplayWal();
   Series* Lookup(SeriesId id) const;
@@ -146,7 +203,9 @@ class SeriesStore {
   void StagePersist(Series& s, rocksdb::WriteBatch& batch);
   Status Persist(std::span<Series* const> series);
   Status WriteWal(const std::map<SeriesId, std::vector<const SeriesPoint*>>& by_series);
-  Result<SeriesChunk> LoadChunk(const ChunkRef& ref) const;
+  Result<SeriesChunk> LoadChunk(const Series& s, uint64_t seq, const ChunkRef& ref) const;
+  Result<size_t> DropLocked(std::span<const std::pair<Series*, TimeNs>> cutoffs);
+  static SeriesStats StatsOf(const Series& s);
   Status CompactGroup(const Series& s, const std::vector<uint64_t>& seqs, rocksdb::WriteBatch& batch,
                       std::vector<std::pair<uint64_t, ChunkRef>>* fresh);
   Result<std::optional<Point>> LastOf(const Series& s) const;

@@ -22,6 +22,7 @@ extern "C" int query_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int json_patch_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int twin_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int http_request_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int line_protocol_fuzzFuzzOne(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -66,7 +67,8 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay,
                                            Target{"query", query_fuzzFuzzOne},
                                            Target{"json_patch", json_patch_fuzzFuzzOne},
                                            Target{"twin", twin_fuzzFuzzOne},
-                                           Target{"http_request", http_request_fuzzFuzzOne}),
+                                           Target{"http_request", http_request_fuzzFuzzOne},
+                                           Target{"line_protocol", line_protocol_fuzzFuzzOne}),
                          [](const ::testing::TestParamInfo<Target>& p) { return std::string(p.param.name); });
 
 }  // namespace

@@ -139,6 +139,29 @@ TEST(RocksJournal, SurvivesCloseAndReopen) {
   EXPECT_EQ(r.seq, 42u);
 }
 
+TEST(RocksJournal, CheckpointIsAConsistentCopyAtThatMoment) {
+  TempDir dir;
+  TempDir backups;
+  const std::string copy = backups.path() + "/graph";
+  auto journal = MustOpen(dir.path(), StoreOptions{.sync = false});
+  ASSERT_NE(journal, nullptr);
+  std::vector<Mutation> before = {{Mutation::Kind::kPutTwin, "a", "{\"v\":1}"}};
+  ASSERT_TRUE(journal->Commit(before, 7).ok());
+  ASSERT_TRUE(journal->Checkpoint(copy).ok());
+  std::vector<Mutation> after = {{Mutation::Kind::kPutTwin, "b", "{}"}};
+  ASSERT_TRUE(journal->Commit(after, 8).ok());
+
+  EXPECT_EQ(journal->Checkpoint(copy).code(), StatusCode::kAlreadyExists);
+  auto restored = MustOpen(copy);
+  ASSERT_NE(restored, nullptr);
+  Replayed r = ReplayAll(*restored);
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(std::get<1>(r.records[0]), "a");
+  EXPECT_EQ(std::get<2>(r.records[0]), "{\"v\":1}");
+  EXPECT_EQ(r.seq, 7u);
+  EXPECT_EQ(ReplayAll(*journal).records.size(), 2u);
+}
+
 TEST(RocksJournal, SecondOpenOfTheSameDirectoryIsUnavailable) {
   TempDir dir;
   auto first = MustOpen(dir.path());

@@ -236,6 +236,45 @@ TEST(DoubleColumn, RoundTripsBitExactlyInEitherScheme) {
   }
 }
 
+// The head's streaming encoder must give exactly the values back and exactly the column the
+// sealer would write from them, through widening digits and the switch to XOR.
+void ExpectHeadEncoderMatches(const std::vector<double>& v) {
+  DoubleHeadEncoder head;
+  XorEncoder x;
+  for (double d : v) head.Append(d), x.Append(d);
+  EXPECT_EQ(head.count(), v.size());
+  ExpectBitsEqual(head.Values(), v);
+  EXPECT_EQ(head.Column(), EncodeDoubleColumn(v, x.Bytes()));
+}
+
+TEST(DoubleHeadEncoder, WidensDigitsAndFallsBackToXor) {
+  ExpectHeadEncoderMatches({});
+  ExpectHeadEncoderMatches({21.0, 21.5, 21.55, 21.555, 21.5555, -3.0});  // widens 0 -> 4 digits
+  ExpectHeadEncoderMatches({1.5, 2.5, std::numeric_limits<double>::quiet_NaN(), 3.5});
+  ExpectHeadEncoderMatches({1.0, -0.0, 2.0});
+  ExpectHeadEncoderMatches({0.25, std::numeric_limits<double>::infinity(), 0.5});
+  ExpectHeadEncoderMatches({1.0, std::numeric_limits<double>::denorm_min()});
+  ExpectHeadEncoderMatches({4e15, 4e15 + 1, 0.5});  // 0.5 needs a digit: 4e16 overflows 2^53
+  ExpectHeadEncoderMatches({0.1 + 0.2, 1.0});       // no d at all from the start
+}
+
+TEST(DoubleHeadEncoder, RandomizedAgainstTheSealer) {
+  std::mt19937_64 rng(99);
+  std::normal_distribution<double> noise(0, 1);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<double> v;
+    double level = noise(rng) * 100;
+    int digits = static_cast<int>(rng() % 4);
+    for (int i = 0; i < 200; ++i) {
+      if (rng() % 50 == 0) digits = std::min(digits + 1, 7);  // 7 digits fit no d
+      const double scale = std::pow(10.0, digits);
+      v.push_back(std::round((level += noise(rng)) * scale) / scale);
+    }
+    if (round % 5 == 0) v[rng() % v.size()] = std::bit_cast<double>(rng());
+    ExpectHeadEncoderMatches(v);
+  }
+}
+
 TEST(DoubleColumn, RejectsCorruptInput) {
   std::vector<double> out;
   EXPECT_FALSE(DecodeDoubleColumn({}, 1, &out));

@@ -6,6 +6,17 @@
 #include <vector>
 
 namespace doppel::server::internal {
+
+Result<ingest::Ingestor*> IngestorOf(const ApiContext& ctx) {
+  if (ctx.services.ingestor == nullptr) return Status::Unavailable("ingest is not enabled on this server");
+  return ctx.services.ingestor;
+}
+
+Result<tsdb::SeriesStore*> HistoryOf(const ApiContext& ctx) {
+  if (ctx.services.history == nullptr) return Status::Unavailable("history is not enabled on this server");
+  return ctx.services.history;
+}
+
 namespace {
 
 constexpr std::string_view kBase64Url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -23,11 +23,16 @@ struct ApiContext {
   twin::TwinGraph& graph;
   const Clock& clock;
   ApiOptions options;
+  ApiServices services;
   TimePoint started;
   HttpMetrics metrics;
 };
 
 using Handler = Result<HttpResponse> (*)(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
+// The services, or Unavailable "<what> is not enabled on this server" when absent.
+Result<ingest::Ingestor*> IngestorOf(const ApiContext& ctx);
+Result<tsdb::SeriesStore*> HistoryOf(const ApiContext& ctx);
 
 // The request body as JSON: empty → InvalidArgument ("request body is empty; expected ..."),
 // over max_body_bytes → PayloadTooLarge, malformed / too deep / bad UTF-8 → InvalidArgument

@@ -31,4 +31,18 @@ Result<HttpResponse> ListIncomingRelationships(ApiContext& ctx, const HttpReques
                                                const RouteMatch& match);
 Result<HttpResponse> Query(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 
+// ingest_handlers.cc — telemetry and line-protocol writes
+Result<HttpResponse> SendTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> SendComponentTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> WriteLineProtocolV1(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
+// backup_handlers.cc — POST /backup
+Result<HttpResponse> Backup(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
+// timeseries_handlers.cc — /timeseries (history queries, docs/history.md)
+Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> QueryTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> QueryTimeSeriesGet(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
 }  // namespace doppel::server::internal

@@ -46,6 +46,9 @@ class BitWriter {
 
  private:
   void FlushWord() {
+    // Grow by a quarter (at least 32 bytes) instead of doubling: head chunks live in memory
+    // for hours, and doubling leaves a third of the buffer empty on average.
+    if (bytes_.capacity() - bytes_.size() < 8) bytes_.reserve(bytes_.size() + std::max<size_t>(32, bytes_.size() / 4));
     for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<uint8_t>(acc_ >> (56 - 8 * i)));
     acc_ = 0;
     used_ = 0;

@@ -13,6 +13,8 @@
 #include <span>
 #include <vector>
 
+#include "tsdb/internal/gorilla.h"
+
 namespace doppel::tsdb::internal {
 
 // The smallest d in [0, 6] with every value exactly representable as k / 10^d, |k| < 2^53.
@@ -22,5 +24,31 @@ std::optional<int> DecimalDigits(std::span<const double> values);
 std::vector<uint8_t> EncodeDoubleColumn(std::span<const double> values, std::vector<uint8_t> xor_bytes);
 // False on corrupt input.
 bool DecodeDoubleColumn(std::span<const uint8_t> data, size_t count, std::vector<double>* out);
+
+// The head chunk's streaming double encoder. While every value so far is k / 10^d for one
+// d <= 6 (a sensor at a fixed resolution), it keeps the k as a first-order delta stream: ~1
+// byte/point where XOR takes ~6 on noisy 0.01-resolution data, and the head is most of an
+// active series' memory. A value needing more digits re-encodes the stream at the wider d (at
+// most 6 times per chunk); one that fits no d (NaN, ±inf, -0.0, more digits) switches the
+// chunk to XOR for good. The sealed column is EncodeDoubleColumn's, byte for byte.
+class DoubleHeadEncoder {
+ public:
+  void Append(double v);
+  size_t count() const { return count_; }
+  std::vector<double> Values() const;
+  // The sealed value column (scheme byte included).
+  std::vector<uint8_t> Column() const;
+
+ private:
+  std::optional<int64_t> Fit(double v);
+  bool Widen(int digits);
+  void SwitchToXor();
+
+  DeltaOfDeltaEncoder ints_{/*second_order=*/false};  // decimal mode
+  XorEncoder xor_;                                    // XOR mode
+  size_t count_ = 0;
+  int digits_ = 0;
+  bool is_xor_ = false;
+};
 
 }  // namespace doppel::tsdb::internal

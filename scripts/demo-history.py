@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Writes the last HOURS hours of believable readings for the demo's twins into Doppel's history,
+through the InfluxDB line-protocol endpoint (POST /write), one reading per minute per signal.
+
+    scripts/demo-history.py http://127.0.0.1:8080 [HOURS]
+
+Wind turbines follow a daily wind cycle with gusts and a power curve; kr-wtg-03's main bearing
+runs warm and its vibration creeps up (a developing fault to find in the data); the CNC
+machines and testers of the production line cycle with noise. Deterministic (fixed seed), so
+the docs' example queries give the same shapes every time.
+"""
+import math
+import random
+import sys
+import time
+import urllib.error
+import urllib.request
+
+STEP_S = 60
+
+
+def turbine_lines(t, i, wind, out):
+    twin = f"kr-wtg-0{i}"
+    # Power curve of a 3.6 MW turbine: cut-in 3 m/s, rated at 12 m/s, cut-out 25 m/s.
+    if wind < 3 or wind > 25:
+        power = 0.0
+    elif wind >= 12:
+        power = 3600.0
+    else:
+        power = 3600.0 * ((wind - 3) / 9) ** 3
+    rotor = 0.0 if power == 0 else min(14.0, 4 + wind * 0.85)
+    pitch = 0.0 if wind < 12 else min(25.0, (wind - 12) * 2.2)
+    out.append(f"turbine,twin={twin} windSpeed={wind:.2f},rotorSpeed={rotor:.2f},"
+               f"activePower={power:.1f},pitchAngle={pitch:.2f} {t}")
+    load = power / 3600.0
+    fault = i == 3
+    bearing = 28 + 22 * load + (9 if fault else 0) + random.gauss(0, 0.15)
+    vibration = 0.8 + 1.2 * load + random.gauss(0, 0.04)
+    if fault:
+        vibration += 0.6 * (t % 86400) / 86400 + 0.8
+    out.append(f"bearing,twin={twin}-mainbearing bearingTemperature={bearing:.2f},vibrationRms={vibration:.3f} {t}")
+    out.append(f"gearbox,twin={twin}-gearbox oilTemperature={45 + 18 * load + random.gauss(0, 0.2):.2f} {t}")
+    out.append(f"generator,twin={twin}-generator windingTemperature={55 + 40 * load + random.gauss(0, 0.3):.2f} {t}")
+    return power
+
+
+def line_lines(t, out):
+    for twin in ("halden-l1-op10-cnc1", "halden-l1-op20-cnc1", "halden-l1-op20-cnc2"):
+        running = (t // 600) % 7 != 0  # a short stop every 70 minutes
+        speed = 8000 + random.gauss(0, 40) if running else 0.0
+        load = 0.55 + random.gauss(0, 0.03) if running else 0.0
+        out.append(f"cnc,twin={twin} spindleSpeed={speed:.0f},spindleLoad={load:.3f} {t}")
+    for twin in ("halden-l1-op30-washer", "halden-l1-op40-tester", "halden-l2-op20-press", "halden-l2-op40-tester"):
+        out.append(f"machine,twin={twin} cycleTime={42 + random.gauss(0, 1.5):.2f},"
+                   f"powerDraw={11 + random.gauss(0, 0.8):.2f} {t}")
+
+
+def post(url, lines):
+    req = urllib.request.Request(url + "/write?precision=s", data="\n".join(lines).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            if resp.status != 204:
+                sys.exit(f"demo-history: /write answered {resp.status}")
+    except urllib.error.HTTPError as e:
+        sys.exit(f"demo-history: /write answered {e.code}: {e.read().decode(errors='replace')}")
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    url = sys.argv[1].rstrip("/")
+    hours = int(sys.argv[2]) if len(sys.argv) == 3 else 24
+    random.seed(7)
+    end = int(time.time()) // STEP_S * STEP_S
+    start = end - hours * 3600
+    lines, count = [], 0
+    gust = [0.0] * 5
+    for t in range(start, end, STEP_S):
+        day = (t % 86400) / 86400
+        farm = 0.0
+        for i in range(1, 5):
+            gust[i] = 0.9 * gust[i] + random.gauss(0, 0.6)
+            wind = max(0.0, 9 + 4 * math.sin(2 * math.pi * (day - 0.3)) + gust[i] + 0.3 * i)
+            farm += turbine_lines(t, i, wind, lines)
+        lines.append(f"farm,twin=kestrel-ridge activePower={farm / 1000:.3f} {t}")
+        line_lines(t, lines)
+        if len(lines) >= 5000:
+            post(url, lines)
+            count += len(lines)
+            lines = []
+    if lines:
+        post(url, lines)
+        count += len(lines)
+    print(f"demo: wrote {hours} h of history ({count} lines) for the wind farm and the production line")
+
+
+if __name__ == "__main__":
+    main()

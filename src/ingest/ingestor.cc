@@ -1,0 +1,252 @@
+#include "ingest/ingestor.h"
+
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace doppel::ingest {
+namespace {
+
+using tsdb::ValueType;
+
+std::string ReadingName(std::size_t index) { return "reading " + std::to_string(index); }
+
+// The series type for a schema, or nullopt when history cannot keep it.
+std::optional<ValueType> SeriesTypeOf(const model::Schema& schema) {
+  using model::PrimitiveType;
+  if (schema.kind != model::Schema::Kind::kPrimitive && schema.kind != model::Schema::Kind::kEnum) {
+    return std::nullopt;
+  }
+  switch (schema.primitive) {
+    case PrimitiveType::kDouble:
+    case PrimitiveType::kFloat:
+    case PrimitiveType::kDecimal:
+      return ValueType::kDouble;
+    case PrimitiveType::kInteger:
+    case PrimitiveType::kLong:
+    case PrimitiveType::kShort:
+    case PrimitiveType::kByte:
+    case PrimitiveType::kUnsignedByte:
+    case PrimitiveType::kUnsignedShort:
+    case PrimitiveType::kUnsignedInteger:
+    case PrimitiveType::kUnsignedLong:
+      return ValueType::kInt64;
+    case PrimitiveType::kBoolean:
+      return ValueType::kBool;
+    case PrimitiveType::kString:
+      return ValueType::kString;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string_view KindName(ValueType type) {
+  switch (type) {
+    case ValueType::kDouble: return "a double";
+    case ValueType::kInt64: return "an integer";
+    case ValueType::kBool: return "a boolean";
+    case ValueType::kString: return "a string";
+  }
+  return "a value";
+}
+
+// `value` converted to `type` if that loses nothing, else nullopt.
+std::optional<tsdb::Value> Convert(const tsdb::Value& value, ValueType type) {
+  const ValueType from = tsdb::TypeOf(value);
+  if (from == type) return value;
+  if (type == ValueType::kDouble && from == ValueType::kInt64) {
+    return static_cast<double>(std::get<int64_t>(value));
+  }
+  if (type == ValueType::kInt64 && from == ValueType::kDouble) {
+    const double d = std::get<double>(value);
+    // 2^63 is exactly representable; anything at or past it does not fit.
+    if (std::isfinite(d) && std::trunc(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      return static_cast<int64_t>(d);
+    }
+  }
+  return std::nullopt;
+}
+
+bool InEnum(const model::Schema& schema, const tsdb::Value& value) {
+  for (const model::EnumValue& e : schema.enum_values) {
+    if (const auto* s = std::get_if<std::string>(&value); s && e.value.is_string() && e.value.get_string() == *s) {
+      return true;
+    }
+    if (const auto* i = std::get_if<int64_t>(&value); i && e.value.is_int64() && e.value.get_int64() == *i) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view RejectReasonName(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kUnknownTwin: return "unknown_twin";
+    case RejectReason::kUnknownPath: return "unknown_path";
+    case RejectReason::kWrongType: return "wrong_type";
+    case RejectReason::kUnstorable: return "unstorable";
+    case RejectReason::kMalformed: return "malformed";
+    case RejectReason::kCount_: break;
+  }
+  return "unknown";
+}
+
+Ingestor::Ingestor(twin::TwinGraph& graph, tsdb::SeriesStore& store) : graph_(graph), store_(store) {}
+
+void Ingestor::Count(RejectReason reason, uint64_t n) {
+  rejected_[static_cast<std::size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
+}
+
+Status Ingestor::Write(std::span<const Reading> readings) {
+  if (readings.empty()) return Status::Ok();
+
+  // 1. Check every reading against the graph, under one shared lock for the whole batch, and
+  //    note the series each one needs (its spec) and its value in the series' type.
+  std::vector<tsdb::SeriesSpec> specs;
+  std::vector<std::pair<std::size_t, tsdb::Value>> values;  // (spec slot, value) per reading
+  values.reserve(readings.size());
+  RejectReason reason = RejectReason::kCount_;
+  Status checked = graph_.Read([&](const twin::GraphState& state) -> Status {
+    const twin::Twin* twin = nullptr;
+    const model::Interface* interface = nullptr;
+    // Slots of the (twin, path) pairs seen in this batch: consecutive readings mostly share a
+    // twin (a line of line protocol, a JSON telemetry message), so a small linear memo of the
+    // current twin's paths beats hashing every reading.
+    std::vector<std::pair<std::string_view, std::size_t>> twin_paths;
+    std::string key;
+    std::unordered_map<std::string, std::size_t> slots;
+    for (std::size_t i = 0; i < readings.size(); ++i) {
+      const Reading& r = readings[i];
+      if (twin == nullptr || twin->id != r.twin_id) {
+        twin = state.FindTwin(r.twin_id);
+        if (twin == nullptr) {
+          reason = RejectReason::kUnknownTwin;
+          return Status::NotFound(ReadingName(i) + ": twin '" + r.twin_id + "' not found", "DigitalTwinNotFound");
+        }
+        const model::ModelEntry* entry = state.models().Find(twin->model_id);
+        interface = entry == nullptr ? nullptr : entry->interface.get();
+        twin_paths.clear();
+      }
+      // Resolve the path: "name" or "component/name".
+      const model::Content* content = nullptr;
+      if (interface != nullptr) {
+        std::string_view path = r.path;
+        const model::Interface* scope = interface;
+        if (auto slash = path.find('/'); slash != std::string_view::npos) {
+          const model::Content* component = scope->Find(path.substr(0, slash));
+          const model::ModelEntry* inner = (component != nullptr && component->kind == model::ContentKind::kComponent)
+                                               ? state.models().Find(component->component_interface)
+                                               : nullptr;
+          scope = inner == nullptr ? nullptr : inner->interface.get();
+          path = path.substr(slash + 1);
+        }
+        content = scope == nullptr ? nullptr : scope->Find(path);
+        if (content != nullptr && content->kind != model::ContentKind::kTelemetry &&
+            content->kind != model::ContentKind::kProperty) {
+          content = nullptr;
+        }
+      }
+      if (content == nullptr || content->schema == nullptr) {
+        reason = RejectReason::kUnknownPath;
+        return Status::InvalidArgument(ReadingName(i) + ": twin '" + r.twin_id + "' (model '" + twin->model_id +
+                                       "') has no telemetry or property '" + r.path + "'");
+      }
+      std::optional<ValueType> type = SeriesTypeOf(*content->schema);
+      if (!type) {
+        reason = RejectReason::kUnstorable;
+        return Status::InvalidArgument(ReadingName(i) + ": '" + r.twin_id + "'/'" + r.path +
+                                       "' has a schema history cannot keep (only numbers, booleans, "
+                                       "strings and enums are stored)");
+      }
+      std::optional<tsdb::Value> value = Convert(r.value, *type);
+      if (!value) {
+        reason = RejectReason::kWrongType;
+        return Status::InvalidArgument(ReadingName(i) + ": '" + r.twin_id + "'/'" + r.path + "' expects " +
+                                       std::string(KindName(*type)) + ", got " +
+                                       std::string(KindName(tsdb::TypeOf(r.value))));
+      }
+      if (content->schema->kind == model::Schema::Kind::kEnum && !InEnum(*content->schema, *value)) {
+        reason = RejectReason::kWrongType;
+        return Status::InvalidArgument(ReadingName(i) + ": '" + r.twin_id + "'/'" + r.path +
+                                       "' is an enum and the value is not one of its values");
+      }
+      std::size_t slot = 0;
+      bool found = false;
+      for (const auto& [p, s] : twin_paths) {
+        if (p == r.path) {
+          slot = s;
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        key.assign(r.twin_id).push_back('\0');
+        key.append(r.path);
+        auto [it, inserted] = slots.try_emplace(key, specs.size());
+        if (inserted) {
+          specs.push_back({.twin_id = r.twin_id,
+                           .path = r.path,
+                           .type = *type,
+                           .model_id = twin->model_id,
+                           .unit = content->unit,
+                           .semantic_type = content->semantic_types.empty() ? "" : content->semantic_types.front()});
+        }
+        slot = it->second;
+        twin_paths.emplace_back(r.path, slot);
+      }
+      values.emplace_back(slot, std::move(*value));
+    }
+    return Status::Ok();
+  });
+  if (!checked.ok()) {
+    Count(reason);
+    return checked;
+  }
+
+  // 2. The series of each distinct (twin, path): from the cache, else created (persisted).
+  std::vector<tsdb::SeriesId> ids(specs.size());
+  {
+    std::string key;
+    std::shared_lock lock(series_mu_);
+    for (std::size_t s = 0; s < specs.size(); ++s) {
+      key.assign(specs[s].twin_id).push_back('\0');
+      key.append(specs[s].path);
+      auto it = series_.find(key);
+      ids[s] = it == series_.end() ? 0 : it->second;
+    }
+  }
+  for (std::size_t s = 0; s < specs.size(); ++s) {
+    if (ids[s] != 0) continue;
+    Result<tsdb::SeriesId> id = store_.CreateSeries(specs[s]);
+    if (!id.ok()) {
+      if (id.status().code() == StatusCode::kConflict) {
+        Count(RejectReason::kWrongType);
+        return Status::InvalidArgument("'" + specs[s].twin_id + "'/'" + specs[s].path + "': " + id.status().message());
+      }
+      return id.status();
+    }
+    ids[s] = *id;
+    std::unique_lock lock(series_mu_);
+    series_.emplace(specs[s].twin_id + '\0' + specs[s].path, *id);
+  }
+
+  // 3. One durable write.
+  std::vector<tsdb::SeriesPoint> points;
+  points.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    points.push_back({ids[values[i].first], readings[i].time, std::move(values[i].second)});
+  }
+  DOPPEL_RETURN_IF_ERROR(store_.Write(points));
+  accepted_.fetch_add(readings.size(), std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+}  // namespace doppel::ingest

@@ -1,0 +1,82 @@
+// Ingestor: the one door every reading comes in by. It checks readings against the twin graph
+// (the twin exists, the path names a Telemetry or Property of its model, the value fits the
+// schema), resolves each (twin, path) to its history series — created on first write with the
+// model's unit and semantic type — and writes the batch durably to the SeriesStore.
+//
+//   ingest::Ingestor ingestor(graph, store);
+//   std::vector<Reading> batch = ...;            // from line protocol, JSON telemetry, MQTT
+//   Status s = ingestor.Write(batch);            // OK = every reading durable in history
+//
+// Schemas and series types: double/float → double; integer/long (and integer enums) → int64
+// (a float value is accepted when it is integral, since line protocol writes "1500" as a
+// float); boolean → bool; string and string enums → string (an enum value must be one of the
+// enum's values). Other schemas (objects, arrays, maps, dates, durations) are refused: history
+// keeps scalars.
+//
+// Thread-safety: Write may be called from many threads; validation runs under the graph's
+// shared lock, the write under the store's. The graph and the store must outlive the Ingestor.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <span>
+#include <string_view>
+
+#include "base/status.h"
+#include "ingest/reading.h"
+#include "tsdb/series_store.h"
+#include "twin/twin_graph.h"
+
+namespace doppel::ingest {
+
+// Why a reading was refused. Counted per reason (Ingestor::rejected) for /metrics.
+enum class RejectReason : uint8_t {
+  kUnknownTwin = 0,  // no twin with that id
+  kUnknownPath,      // the twin's model has no telemetry/property/component at that path
+  kWrongType,        // the value does not fit the schema (or the series' existing type)
+  kUnstorable,       // the schema is not a scalar history can keep
+  kMalformed,        // the input could not be decoded (counted by the decoders, see Count)
+  kCount_,           // number of reasons; not a reason
+};
+inline constexpr std::size_t kRejectReasonCount = static_cast<std::size_t>(RejectReason::kCount_);
+// "unknown_twin", "unknown_path", "wrong_type", "unstorable", "malformed" (metric labels).
+std::string_view RejectReasonName(RejectReason reason);
+
+class Ingestor {
+ public:
+  Ingestor(twin::TwinGraph& graph, tsdb::SeriesStore& store);
+
+  // Validates the whole batch, then writes it in one durable SeriesStore::Write.
+  // All-or-nothing: on the first bad reading nothing is written, that reading's reason is
+  // counted, and the error names it: NotFound "reading 3: twin 'x' not found" (kUnknownTwin),
+  // InvalidArgument "reading 3: twin 'x' (model 'dtmi:..'): no telemetry or property 'y'",
+  // InvalidArgument "reading 3: 'x'/'y' expects a double, got a string". Errors from the
+  // store pass through (Internal, Unavailable). OK = durable; `accepted` grows by the size.
+  Status Write(std::span<const Reading> readings);
+
+  // Counts a rejection found before Write (a decoder's malformed input).
+  void Count(RejectReason reason, uint64_t n = 1);
+
+  uint64_t accepted() const { return accepted_.load(std::memory_order_relaxed); }
+  uint64_t rejected(RejectReason reason) const {
+    return rejected_[static_cast<std::size_t>(reason)].load(std::memory_order_relaxed);
+  }
+
+  tsdb::SeriesStore& store() { return store_; }
+
+ private:
+  twin::TwinGraph& graph_;
+  tsdb::SeriesStore& store_;
+  // (twin id + '\0' + path) → series, so steady-state writes skip the store's catalog.
+  // A series keeps the metadata it was created with until the store updates it.
+  std::shared_mutex series_mu_;
+  std::unordered_map<std::string, tsdb::SeriesId> series_;  // guarded by series_mu_
+  std::atomic<uint64_t> accepted_{0};
+  std::array<std::atomic<uint64_t>, kRejectReasonCount> rejected_{};
+};
+
+}  // namespace doppel::ingest

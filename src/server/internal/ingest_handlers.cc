@@ -1,0 +1,97 @@
+// Readings in over HTTP: ADT telemetry (JSON) and the InfluxDB line protocol (v1 /write and
+// v2 /api/v2/write), all through the one Ingestor (docs/ingest.md).
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "ingest/ingestor.h"
+#include "ingest/line_protocol.h"
+#include "ingest/telemetry_json.h"
+#include "server/internal/handlers.h"
+
+namespace doppel::server::internal {
+namespace {
+
+tsdb::TimeNs NowNs(const ApiContext& ctx) { return ctx.clock.Now().time_since_epoch().count(); }
+
+// The body as text: inflated when Content-Encoding is gzip (the limit applies to the inflated
+// size too, so a small bomb cannot fill memory); other encodings are refused.
+Result<std::string> PlainBody(const ApiContext& ctx, const HttpRequest& request) {
+  std::string_view encoding = request.Header("content-encoding");
+  if (encoding.empty() || EqualsIgnoreCase(encoding, "identity")) return request.body;
+  if (EqualsIgnoreCase(encoding, "gzip")) {
+    Result<std::string> inflated = ingest::Gunzip(request.body, ctx.options.max_body_bytes);
+    if (!inflated.ok()) {
+      return Status(inflated.status().code(), "", "gzip body: " + std::string(inflated.status().message()));
+    }
+    return inflated;
+  }
+  return Status::InvalidArgument("unsupported Content-Encoding '" + std::string(encoding) + "' (use gzip or none)");
+}
+
+// Both line-protocol endpoints: parse everything, then one all-or-nothing Ingestor::Write.
+Result<HttpResponse> WriteLineProtocol(ApiContext& ctx, const HttpRequest& request) {
+  DOPPEL_ASSIGN_OR_RETURN(ingest::Ingestor * ingestor, IngestorOf(ctx));
+  DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryOf(request));
+  const std::string* precision_text = query.Find("precision");
+  Result<ingest::Precision> precision = ingest::ParsePrecision(precision_text == nullptr ? "" : *precision_text);
+  Result<std::string> body = precision.ok() ? PlainBody(ctx, request) : precision.status();
+  if (!body.ok()) {
+    ingestor->Count(ingest::RejectReason::kMalformed);
+    return body.status();
+  }
+  std::vector<ingest::Reading> readings;
+  Status parsed = ingest::ParseLineProtocol(*body, {.precision = *precision, .now = NowNs(ctx)}, readings);
+  if (!parsed.ok()) {
+    ingestor->Count(ingest::RejectReason::kMalformed);
+    return parsed;
+  }
+  DOPPEL_RETURN_IF_ERROR(ingestor->Write(readings));
+  return HttpResponse::NoContent();
+}
+
+// ADT telemetry for the twin (component = "") or one of its components.
+Result<HttpResponse> WriteTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match,
+                                    std::string_view component) {
+  DOPPEL_ASSIGN_OR_RETURN(ingest::Ingestor * ingestor, IngestorOf(ctx));
+  tsdb::TimeNs time = NowNs(ctx);
+  if (std::string_view stamp = request.Header("dt-timestamp"); !stamp.empty()) {
+    Result<TimePoint> parsed = ParseRfc3339(stamp);
+    if (!parsed.ok()) {
+      ingestor->Count(ingest::RejectReason::kMalformed);
+      return Status::InvalidArgument("dt-timestamp header: " + std::string(parsed.status().message()));
+    }
+    time = parsed->time_since_epoch().count();
+  }
+  Result<json::value> body = ParseObjectBody(ctx, request, "a JSON object of telemetry values");
+  std::vector<ingest::Reading> readings;
+  Status decoded = body.ok() ? ingest::ReadingsFromTelemetry(match.params.Get("id"), component, body->get_object(),
+                                                              time, readings)
+                             : body.status();
+  if (!decoded.ok()) {
+    ingestor->Count(ingest::RejectReason::kMalformed);
+    return decoded;
+  }
+  DOPPEL_RETURN_IF_ERROR(ingestor->Write(readings));
+  return HttpResponse::NoContent();
+}
+
+}  // namespace
+
+Result<HttpResponse> WriteLineProtocolV1(ApiContext& ctx, const HttpRequest& request, const RouteMatch&) {
+  return WriteLineProtocol(ctx, request);
+}
+
+Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& request, const RouteMatch&) {
+  return WriteLineProtocol(ctx, request);
+}
+
+Result<HttpResponse> SendTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
+  return WriteTelemetry(ctx, request, match, "");
+}
+
+Result<HttpResponse> SendComponentTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
+  return WriteTelemetry(ctx, request, match, match.params.Get("componentPath"));
+}
+
+}  // namespace doppel::server::internal
