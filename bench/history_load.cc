@@ -23,7 +23,6 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -48,7 +47,7 @@
 namespace doppel::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kFields = 10;
 constexpr int64_t kMainStartS = 1767225600;  // 2026-01-01T00:00:00Z
@@ -79,8 +78,8 @@ void Check(const Status& st, std::string_view what) {
   if (!st.ok()) Die(fmt::format("{}: {}", what, st.ToString()));
 }
 
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
+double Seconds(SteadyClock::time_point since) {
+  return std::chrono::duration<double>(SteadyClock::now() - since).count();
 }
 
 // ---- data ----------------------------------------------------------------------------------
@@ -206,7 +205,7 @@ std::unique_ptr<client::HttpClient> Connect(const std::string& url) {
 // Every answer must be 2xx. Returns the wall time.
 double SendAll(const std::string& url, const std::string& path,
                const std::vector<std::vector<std::string>>& per_connection) {
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   std::vector<std::thread> threads;
   for (const auto& bodies : per_connection) {
     threads.emplace_back([&url, &path, &bodies] {
@@ -356,7 +355,7 @@ int RunInProcess(const Options& o) {
   double write_s = 0;
   for (int t = 0; t < d.timestamps; t += per_batch) {
     const auto batch = Readings(d, t, std::min(d.timestamps, t + per_batch));
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     Check(ingestor.Write(batch), "ingest");
     write_s += Seconds(start);
   }
@@ -424,7 +423,7 @@ Latency Measure(const Options& o, std::string_view what, Send send) {
   std::vector<double> ms;
   std::string body;
   for (int i = 0; i < o.warmups + o.runs; ++i) {
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     auto r = send();
     const double elapsed = Seconds(start) * 1e3;
     Check(r.status(), what);

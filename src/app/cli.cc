@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/backup_command.h"
+#include "app/devsim_command.h"
 #include "app/load_command.h"
 #include "app/models_command.h"
 #include "app/query_command.h"
@@ -170,6 +171,7 @@ int RunCli(int argc, char** argv) {
   AddTwinsCommands(cli);
   AddQueryAndLoadCommands(cli);
   AddBackupCommands(cli);
+  AddDevsimCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,16 +4,22 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 #include <sstream>
 
 #include "base/clock.h"
+#include "history/history_request.h"
 #include "ingest/ingestor.h"
+#include "ingest/live_state.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "store/rocks_journal.h"
@@ -35,6 +41,41 @@ Result<uint64_t> PositiveInteger(std::string_view key, const json::value& v) {
   if (v.is_int64() && v.get_int64() > 0) return static_cast<uint64_t>(v.get_int64());
   if (v.is_uint64() && v.get_uint64() > 0) return v.get_uint64();
   return ConfigError(key, "must be a positive integer");
+}
+
+// "retention": [{"keep": "30d", "model"?: dtmi, "twin"?: id, "path"?: path}, ...]
+Result<std::vector<tsdb::RetentionRule>> RetentionRules(const json::value& v) {
+  if (!v.is_array()) return ConfigError("retention", "must be a list of rules like {\"model\": ..., \"keep\": \"30d\"}");
+  std::vector<tsdb::RetentionRule> rules;
+  for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+    const json::value& item = v.get_array()[i];
+    const std::string where = "retention[" + std::to_string(i) + "]";
+    if (!item.is_object()) return ConfigError(where, "must be an object");
+    tsdb::RetentionRule rule;
+    bool has_keep = false;
+    for (const auto& [key, value] : item.get_object()) {
+      const std::string name = where + "." + std::string(key);
+      if (key == "keep") {
+        if (!value.is_string()) return ConfigError(name, "must be a duration like \"30d\"");
+        auto keep = history::ParseDurationText(value.get_string(), name);
+        if (!keep.ok()) return ConfigError(name, keep.status().message());
+        rule.keep = *keep;
+        has_keep = true;
+      } else if (key == "model" || key == "twin" || key == "path") {
+        if (!value.is_string() || value.get_string().empty()) return ConfigError(name, "must be a non-empty string");
+        (key == "model" ? rule.model_id : key == "twin" ? rule.twin_id : rule.path) = value.get_string();
+      } else {
+        return ConfigError(name, "unknown key (known: keep, model, twin, path)");
+      }
+    }
+    if (!has_keep) return ConfigError(where, "needs \"keep\"");
+    if (rule.twin_id.empty() != rule.path.empty()) return ConfigError(where, "\"twin\" and \"path\" go together");
+    if (!rule.twin_id.empty() && !rule.model_id.empty()) {
+      return ConfigError(where, "names a series (twin, path) or a model, not both");
+    }
+    rules.push_back(std::move(rule));
+  }
+  return rules;
 }
 
 Result<std::string> StringValue(std::string_view key, const json::value& v) {
@@ -112,6 +153,49 @@ Status BackupTo(const std::string& dir, store::RocksJournal& graph_store, tsdb::
   return Status::Ok();
 }
 
+// Applies the retention rules every `interval` until destroyed (a thread of its own: dropping
+// chunks is a few RocksDB deletes, but it must never wait behind a request).
+class RetentionRunner {
+ public:
+  RetentionRunner(tsdb::SeriesStore& store, std::vector<tsdb::RetentionRule> rules, std::chrono::seconds interval,
+                  const Clock& clock)
+      : store_(store), rules_(std::move(rules)), interval_(interval), clock_(clock) {
+    if (rules_.empty()) return;
+    thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  }
+  ~RetentionRunner() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      thread_.request_stop();
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  void Run(std::stop_token stop) {
+    std::unique_lock lock(mu_);
+    while (!wake_.wait_for(lock, interval_, [&] { return stop.stop_requested(); })) {
+      lock.unlock();
+      auto dropped = store_.ApplyRetention(rules_, clock_.Now().time_since_epoch().count());
+      if (!dropped.ok()) {
+        spdlog::warn("history retention failed: {}", dropped.status().ToString());
+      } else if (*dropped > 0) {
+        spdlog::info("history retention dropped {} chunks", *dropped);
+      }
+      lock.lock();
+    }
+  }
+
+  tsdb::SeriesStore& store_;
+  const std::vector<tsdb::RetentionRule> rules_;
+  const std::chrono::seconds interval_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::jthread thread_;  // last: joined first on destruction
+};
+
 // Logs go to stderr: stdout carries only the "listening" line that scripts wait for.
 void ConfigureLogging(const std::string& level) {
   if (spdlog::get("doppel") == nullptr) spdlog::set_default_logger(spdlog::stderr_color_mt("doppel"));
@@ -150,19 +234,40 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     return 1;
   }
   ingest::Ingestor ingestor(graph, (*history)->store());
+  ingest::LiveState live;
+  if (Status warmed = live.Warm((*history)->store()); !warmed.ok()) {
+    spdlog::error("cannot read the latest values from history: {}", warmed.ToString());
+    return 1;
+  }
+  ingestor.Subscribe([&live](std::span<const ingest::Reading> batch) { live.Apply(batch); });
+  auto forget_deleted = events.Subscribe([&live](const twin::GraphEvent& e) {
+    if (e.type == twin::EventType::kTwinDeleted) live.EraseTwin(e.subject);
+  });
+  if (!options.retention.empty()) {
+    // Once now, so a rule set the store refuses (two rules for the same series) stops the start.
+    auto dropped = (*history)->store().ApplyRetention(options.retention, clock.Now().time_since_epoch().count());
+    if (!dropped.ok()) {
+      spdlog::error("cannot apply the history retention rules: {}", dropped.status().ToString());
+      return 1;
+    }
+    spdlog::info("history retention: {} rules, {} chunks dropped at start", options.retention.size(), *dropped);
+  }
+  RetentionRunner retention((*history)->store(), options.retention, options.retention_interval, clock);
 
-  server::ApiServices services{.ingestor = &ingestor, .history = &(*history)->store(), .backup = nullptr};
+  server::ApiServices services{
+      .ingestor = &ingestor, .history = &(*history)->store(), .live = &live, .backup = nullptr};
   if (auto* graph_store = dynamic_cast<store::RocksJournal*>(journal->get())) {
     services.backup = [graph_store, &history](const std::string& dir) {
       return BackupTo(dir, *graph_store, (*history)->store());
     };
   }
   server::DigitalTwinsApi api(graph, clock, {.max_body_bytes = options.max_body_bytes}, services);
-  server::HttpServer http({.listen = options.listen,
-                           .threads = options.threads,
-                           .max_body_bytes = options.max_body_bytes,
-                           .read_timeout = options.read_timeout},
-                          [&api](const server::HttpRequest& request) { return api.Handle(request); });
+  server::HttpServerOptions http_options;
+  http_options.listen = options.listen;
+  http_options.threads = options.threads;
+  http_options.max_body_bytes = options.max_body_bytes;
+  http_options.read_timeout = options.read_timeout;
+  server::HttpServer http(http_options, [&api](const server::HttpRequest& request) { return api.Handle(request); });
   if (Status started = http.Start(); !started.ok()) {
     spdlog::error("cannot start the HTTP server: {}", started.ToString());
     return 1;
@@ -176,6 +281,7 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping: finishing requests in flight", signal == SIGINT ? "SIGINT" : "SIGTERM");
   http.Stop();
+  events.Unsubscribe(forget_deleted);
   if (Status flushed = (*history)->store().Flush(); !flushed.ok()) {
     // Not fatal: every acknowledged point is in the history log and is replayed at start.
     spdlog::warn("could not seal the open history chunks: {}", flushed.ToString());
@@ -213,9 +319,14 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       options.read_timeout = std::chrono::milliseconds(ms);
     } else if (key == "logLevel") {
       DOPPEL_ASSIGN_OR_RETURN(options.log_level, StringValue(key, value));
+    } else if (key == "retention") {
+      DOPPEL_ASSIGN_OR_RETURN(options.retention, RetentionRules(value));
+    } else if (key == "retentionIntervalSeconds") {
+      DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
+      options.retention_interval = std::chrono::seconds(seconds);
     } else {
       return ConfigError(key, "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
-                              "readTimeoutMs, logLevel)");
+                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds)");
     }
   }
   return Status::Ok();

@@ -14,9 +14,11 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "base/json.h"
 #include "base/status.h"
+#include "tsdb/series_store.h"
 
 namespace doppel::app {
 
@@ -37,10 +39,19 @@ struct ServeOptions {
   std::chrono::milliseconds read_timeout = std::chrono::seconds(30);
   // spdlog level: trace, debug, info, warn, error, critical, off. Default info.
   std::string log_level = "info";
+  // History retention (tsdb::RetentionRule): how long raw points are kept, per series, per
+  // model or by default. Empty = keep everything. Applied at start and every
+  // retention_interval (whole chunks: a point goes at most one chunk span later than due).
+  std::vector<tsdb::RetentionRule> retention;
+  std::chrono::seconds retention_interval{600};
 };
 
 // Reads a JSON config file: {"listen", "dataDir", "maxBodyBytes", "threads", "sync",
-// "readTimeoutMs", "logLevel"} — every key optional, defaults as in ServeOptions. A relative
+// "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds"} — every key optional,
+// defaults as in ServeOptions. "retention" is a list of rules, e.g.
+//   [{"keep": "400d"}, {"model": "dtmi:com:example:Pump;1", "keep": "30d"},
+//    {"twin": "pump-7", "path": "vibration", "keep": "7d"}]
+// (durations as history's: "90s", "12h", "30d"; docs/operations.md). A relative
 // dataDir is resolved against the config file's directory. Errors (InvalidArgument) name the
 // file and the key: unknown keys, wrong types, and negative or zero sizes are refused rather
 // than ignored, so a typo cannot silently fall back to a default.

@@ -8,7 +8,9 @@
 namespace doppel::history {
 namespace {
 
-bool GroupedByTwin(const HistoryPlan& plan) { return plan.request.group_by.kind == GroupBy::Kind::kTwin; }
+bool GroupedByTwin(const HistoryPlan& plan) {
+  return plan.request.group_by.kind == GroupBy::Kind::kTwin;
+}
 
 // The property value as a CSV group field: strings bare, null empty, others as JSON.
 std::string GroupField(const json::value& v) {
@@ -39,7 +41,8 @@ void AppendCsvField(std::string& out, std::string_view field) {
   out += '"';
 }
 
-ResultWriter::ResultWriter(const HistoryPlan& plan, OutputOptions options) : plan_(plan), options_(options) {}
+ResultWriter::ResultWriter(const HistoryPlan& plan, OutputOptions options)
+    : plan_(plan), options_(options) {}
 
 std::string_view ResultWriter::content_type() const {
   return csv() ? "text/csv; charset=utf-8" : "application/json";
@@ -69,9 +72,14 @@ void ResultWriter::AppendNumber(double v, std::string& out) const {
 
 void ResultWriter::AppendValue(const tsdb::Value& v, std::string& out) const {
   switch (tsdb::TypeOf(v)) {
-    case tsdb::ValueType::kDouble: return AppendNumber(std::get<double>(v), out);
-    case tsdb::ValueType::kInt64: fmt::format_to(std::back_inserter(out), "{}", std::get<int64_t>(v)); return;
-    case tsdb::ValueType::kBool: out += std::get<bool>(v) ? "true" : "false"; return;
+    case tsdb::ValueType::kDouble:
+      return AppendNumber(std::get<double>(v), out);
+    case tsdb::ValueType::kInt64:
+      fmt::format_to(std::back_inserter(out), "{}", std::get<int64_t>(v));
+      return;
+    case tsdb::ValueType::kBool:
+      out += std::get<bool>(v) ? "true" : "false";
+      return;
     case tsdb::ValueType::kString:
       if (csv()) return AppendCsvField(out, std::get<std::string>(v));
       return AppendJsonString(out, std::get<std::string>(v));
@@ -86,11 +94,12 @@ void ResultWriter::Separator(std::string& out) {
 void ResultWriter::Begin(std::string& out) {
   const HistoryRequest& r = plan_.request;
   if (!csv()) {
-    const bool property = r.group_by.kind == GroupBy::Kind::kProperty;
-    out += property ? "{\"groups\":[" : GroupedByTwin(plan_) ? "{\"twins\":[" : "{\"series\":[";
+    out += r.group_by.merges()    ? "{\"groups\":["
+           : GroupedByTwin(plan_) ? "{\"twins\":["
+                                  : "{\"series\":[";
     return;
   }
-  out += r.group_by.kind == GroupBy::Kind::kProperty ? "group,path,time" : "twin,path,time";
+  out += r.group_by.merges() ? "group,path,time" : "twin,path,time";
   if (r.mode != Mode::kAggregate) {
     out += ",value";
   } else {
@@ -133,9 +142,15 @@ void ResultWriter::BeginSeries(const tsdb::SeriesInfo& info, std::string& out) {
   out += ',';
   AppendJsonMember(out, "type", tsdb::ValueTypeName(spec.type));
   switch (plan_.request.mode) {
-    case Mode::kRaw: out += ",\"points\":["; break;
-    case Mode::kAggregate: out += ",\"buckets\":["; break;
-    case Mode::kLast: out += ",\"last\":"; break;
+    case Mode::kRaw:
+      out += ",\"points\":[";
+      break;
+    case Mode::kAggregate:
+      out += ",\"buckets\":[";
+      break;
+    case Mode::kLast:
+      out += ",\"last\":";
+      break;
   }
 }
 
@@ -174,7 +189,8 @@ void ResultWriter::AppendBucketJson(const tsdb::Bucket& b, std::string& out) con
   out += '}';
 }
 
-void ResultWriter::AppendBucketCsv(std::string_view prefix, const tsdb::Bucket& b, std::string& out) const {
+void ResultWriter::AppendBucketCsv(std::string_view prefix, const tsdb::Bucket& b,
+                                   std::string& out) const {
   out += prefix;
   AppendTime(b.start, out);
   for (Aggregation a : plan_.request.aggregations) {
@@ -241,7 +257,8 @@ void ResultWriter::AddGroup(const PropertyGroup& g, std::string& out) {
   if (!first_series_) out += ',';
   first_series_ = false;
   out += '{';
-  AppendJsonMember(out, "property", plan_.request.group_by.property);
+  const GroupBy& by = plan_.request.group_by;
+  AppendJsonMember(out, by.kind == GroupBy::Kind::kProperty ? "property" : "relationship", by.name);
   out += ",\"value\":";
   out += ToJson(g.value);
   out += ',';
@@ -275,9 +292,15 @@ std::string FormatResult(const HistoryResult& result, OutputOptions options) {
   for (const SeriesResult& s : result.series) {
     w.BeginSeries(s.info, out);
     switch (result.plan.request.mode) {
-      case Mode::kRaw: w.AddPoints(s.points, out); break;
-      case Mode::kAggregate: w.AddBuckets(s.buckets, out); break;
-      case Mode::kLast: w.SetLast(s.last, out); break;
+      case Mode::kRaw:
+        w.AddPoints(s.points, out);
+        break;
+      case Mode::kAggregate:
+        w.AddBuckets(s.buckets, out);
+        break;
+      case Mode::kLast:
+        w.SetLast(s.last, out);
+        break;
     }
     w.EndSeries(out);
   }
@@ -291,15 +314,30 @@ ResultStream::ResultStream(const tsdb::SeriesStore& store, HistoryPlan plan, Out
 uint64_t ResultStream::EstimatedBytes() const {
   const HistoryRequest& r = plan_.request;
   const uint64_t per_series = 120;  // names and metadata
-  switch (r.mode) {
-    case Mode::kRaw: return plan_.raw_points * 48 + plan_.series.size() * per_series;
-    case Mode::kLast: return plan_.series.size() * (per_series + 60);
-    case Mode::kAggregate: break;
+  // A CSV row repeats the twin and path.
+  uint64_t row_prefix = 0;
+  if (options_.format == OutputFormat::kCsv) {
+    for (const tsdb::SeriesInfo& info : plan_.series) {
+      row_prefix =
+          std::max<uint64_t>(row_prefix, info.spec.twin_id.size() + info.spec.path.size() + 2);
+    }
   }
-  const __int128 buckets = __int128{tsdb::FloorDiv(*r.end - 1, r.step)} - tsdb::FloorDiv(*r.start, r.step) + 1;
-  const std::size_t rows = r.group_by.kind == GroupBy::Kind::kProperty ? plan_.groups.size() : plan_.series.size();
-  const __int128 bytes = buckets * rows * (40 + 24 * static_cast<__int128>(r.aggregations.size())) + rows * per_series;
-  return bytes > static_cast<__int128>(UINT64_MAX / 2) ? UINT64_MAX / 2 : static_cast<uint64_t>(bytes);
+  switch (r.mode) {
+    case Mode::kRaw:
+      return plan_.raw_points * (48 + row_prefix) + plan_.series.size() * per_series;
+    case Mode::kLast:
+      return plan_.series.size() * (per_series + 60);
+    case Mode::kAggregate:
+      break;
+  }
+  const __int128 buckets =
+      __int128{tsdb::FloorDiv(*r.end - 1, r.step)} - tsdb::FloorDiv(*r.start, r.step) + 1;
+  const std::size_t rows = r.group_by.merges() ? plan_.groups.size() : plan_.series.size();
+  const __int128 bytes =
+      buckets * rows * (40 + row_prefix + 24 * static_cast<__int128>(r.aggregations.size())) +
+      rows * per_series;
+  return bytes > static_cast<__int128>(UINT64_MAX / 2) ? UINT64_MAX / 2
+                                                       : static_cast<uint64_t>(bytes);
 }
 
 Status ResultStream::Next(std::string& piece) {
@@ -335,7 +373,7 @@ Status ResultStream::Step(std::string& out) {
     case Phase::kBegin:
       writer_.Begin(out);
       phase_ = Phase::kBody;
-      if (r.mode == Mode::kLast && r.group_by.kind != GroupBy::Kind::kProperty) {
+      if (r.mode == Mode::kLast && !r.group_by.merges()) {
         DOPPEL_ASSIGN_OR_RETURN(last_, RunLast(store_, plan_));
       }
       return Status::Ok();
@@ -343,10 +381,12 @@ Status ResultStream::Step(std::string& out) {
       writer_.End(out);
       phase_ = Phase::kDone;
       return Status::Ok();
-    case Phase::kDone: return Status::Ok();
-    case Phase::kBody: break;
+    case Phase::kDone:
+      return Status::Ok();
+    case Phase::kBody:
+      break;
   }
-  if (r.group_by.kind == GroupBy::Kind::kProperty) {
+  if (r.group_by.merges()) {
     if (next_ == plan_.groups.size()) {
       phase_ = Phase::kEnd;
       return Status::Ok();

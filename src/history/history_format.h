@@ -93,10 +93,10 @@ class ResultStream {
   const OutputOptions options_;
   ResultWriter writer_;
   enum class Phase { kBegin, kBody, kEnd, kDone } phase_ = Phase::kBegin;
-  std::size_t next_ = 0;                // next series or group
-  std::optional<SeriesResult> current_; // series being written
-  std::size_t emitted_ = 0;             // of current_'s points or buckets
-  std::vector<SeriesResult> last_;      // mode last: all at once (one store call)
+  std::size_t next_ = 0;                 // next series or group
+  std::optional<SeriesResult> current_;  // series being written
+  std::size_t emitted_ = 0;              // of current_'s points or buckets
+  std::vector<SeriesResult> last_;       // mode last: all at once (one store call)
 };
 
 // The whole result in one string (for small answers and tests).

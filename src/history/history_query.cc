@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "history/internal/group_aggregate.h"
 #include "query/query.h"
@@ -16,7 +17,9 @@ namespace {
 constexpr std::array<std::string_view, kAggregationCount> kAggregationNames = {
     "count", "sum", "avg", "min", "max", "first", "last", "stddev", "p50", "p90", "p95", "p99"};
 
-std::string Quoted(std::string_view twin, std::string_view path) { return fmt::format("'{}'/'{}'", twin, path); }
+std::string Quoted(std::string_view twin, std::string_view path) {
+  return fmt::format("'{}'/'{}'", twin, path);
+}
 
 // ---- selection ----
 
@@ -42,7 +45,8 @@ using Selection = std::map<std::pair<std::string, std::string>, Selected>;
 
 class Selector {
  public:
-  Selector(const twin::TwinGraph& graph, const tsdb::SeriesStore& store, const HistoryRequest& request)
+  Selector(const twin::TwinGraph& graph, const tsdb::SeriesStore& store,
+           const HistoryRequest& request)
       : graph_(graph), store_(store), request_(request) {}
 
   Result<Selection> Run() {
@@ -61,7 +65,8 @@ class Selector {
  private:
   Status AddExplicit(const SeriesKey& key) {
     Result<tsdb::SeriesId> id = store_.Find(key.twin, key.path);
-    if (!id.ok()) return Status::NotFound(fmt::format("no series {} in history", Quoted(key.twin, key.path)));
+    if (!id.ok())
+      return Status::NotFound(fmt::format("no series {} in history", Quoted(key.twin, key.path)));
     DOPPEL_ASSIGN_OR_RETURN(tsdb::SeriesInfo info, store_.Info(*id));
     selection_[{key.twin, key.path}] = Selected{std::move(info), true};
     return Status::Ok();
@@ -69,9 +74,11 @@ class Selector {
 
   Status CollectTwins(std::set<std::string>& twins) const {
     for (const std::string& id : request_.twins) {
-      const bool in_graph = graph_.Read([&](const twin::GraphState& s) { return s.FindTwin(id) != nullptr; });
+      const bool in_graph =
+          graph_.Read([&](const twin::GraphState& s) { return s.FindTwin(id) != nullptr; });
       if (!in_graph && catalog_.find(id) == catalog_.end()) {
-        return Status::NotFound(fmt::format("twin '{}' not found (neither in the graph nor in history)", id));
+        return Status::NotFound(
+            fmt::format("twin '{}' not found (neither in the graph nor in history)", id));
       }
       twins.insert(id);
     }
@@ -100,8 +107,9 @@ class Selector {
         recorded = true;
       }
     }
-    if (models.size() == 1 && !recorded &&
-        !graph_.Read([&](const twin::GraphState& s) { return s.models().Find(request_.model) != nullptr; })) {
+    if (models.size() == 1 && !recorded && !graph_.Read([&](const twin::GraphState& s) {
+          return s.models().Find(request_.model) != nullptr;
+        })) {
       return Status::NotFound(fmt::format("model '{}' not found", request_.model));
     }
     return Status::Ok();
@@ -138,10 +146,10 @@ class Selector {
       }
     }
     if (found) return Status::Ok();
-    return Status::InvalidArgument(
-        fmt::format("the 'query' selector must project twins (e.g. SELECT T FROM DIGITALTWINS T WHERE ..., "
-                    "SELECT * or SELECT T.$dtId); it returned the row {}",
-                    ToJson(row).substr(0, 200)));
+    return Status::InvalidArgument(fmt::format(
+        "the 'query' selector must project twins (e.g. SELECT T FROM DIGITALTWINS T WHERE ..., "
+        "SELECT * or SELECT T.$dtId); it returned the row {}",
+        ToJson(row).substr(0, 200)));
   }
 
   void AddTwin(const std::string& twin) {
@@ -168,18 +176,20 @@ class Selector {
 
 Status ValidateRequest(const HistoryRequest& r) {
   if (r.series.empty() && r.twins.empty() && r.model.empty() && r.query.empty()) {
-    return Status::InvalidArgument("select series with at least one of 'series', 'twins', 'model' or 'query'");
+    return Status::InvalidArgument(
+        "select series with at least one of 'series', 'twins', 'model' or 'query'");
   }
   const bool ranged = r.mode != Mode::kLast;
   if (!ranged && (r.start || r.end)) {
-    return Status::InvalidArgument("mode 'last' returns the latest point of each series; it takes no start or end");
+    return Status::InvalidArgument(
+        "mode 'last' returns the latest point of each series; it takes no start or end");
   }
   if (ranged && (!r.start || !r.end)) {
     return Status::InvalidArgument("'start' and 'end' are required (the range is [start, end))");
   }
   if (ranged && *r.start >= *r.end) {
-    return Status::InvalidArgument(
-        fmt::format("empty or inverted time range: start ({}) must be before end ({})", *r.start, *r.end));
+    return Status::InvalidArgument(fmt::format(
+        "empty or inverted time range: start ({}) must be before end ({})", *r.start, *r.end));
   }
   if (r.mode == Mode::kAggregate && r.step <= 0) {
     return Status::InvalidArgument("aggregates need a positive 'step' (bucket width, e.g. \"1m\")");
@@ -187,60 +197,73 @@ Status ValidateRequest(const HistoryRequest& r) {
   if (r.mode != Mode::kAggregate && (r.step != 0 || !r.aggregations.empty())) {
     return Status::InvalidArgument("'step' and 'aggregations' apply to mode 'aggregate' only");
   }
-  if (r.group_by.kind == GroupBy::Kind::kProperty) {
+  if (r.group_by.merges()) {
     if (r.mode != Mode::kAggregate) {
-      return Status::InvalidArgument("groupBy property merges series into buckets: it needs mode 'aggregate' (a step)");
+      return Status::InvalidArgument(
+          "groupBy property or relationship merges series into buckets: it needs mode 'aggregate' "
+          "(a step)");
     }
-    if (r.group_by.property.empty()) return Status::InvalidArgument("groupBy property needs a property name");
+    if (r.group_by.name.empty())
+      return Status::InvalidArgument("groupBy property or relationship needs a name");
   }
   for (const SeriesKey& k : r.series) {
-    if (k.twin.empty() || k.path.empty()) return Status::InvalidArgument("each 'series' entry needs a 'twin' and a 'path'");
+    if (k.twin.empty() || k.path.empty())
+      return Status::InvalidArgument("each 'series' entry needs a 'twin' and a 'path'");
   }
   return Status::Ok();
 }
 
 int64_t BucketsInRange(TimeNs start, TimeNs end, TimeNs step) {
   const __int128 n = __int128{tsdb::FloorDiv(end - 1, step)} - tsdb::FloorDiv(start, step) + 1;
-  return n > std::numeric_limits<int64_t>::max() ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(n);
+  return n > std::numeric_limits<int64_t>::max() ? std::numeric_limits<int64_t>::max()
+                                                 : static_cast<int64_t>(n);
 }
 
 Status CheckSeriesLimit(const HistoryRequest& r, const HistoryLimits& limits, std::size_t n) {
   const std::size_t limit = r.mode == Mode::kLast ? limits.max_last_series : limits.max_series;
   if (n <= limit) return Status::Ok();
-  return Status::PayloadTooLarge(
-      fmt::format("the query selects {} series; the limit is {} per query ({} for mode 'last' and {} otherwise): "
-                  "narrow the selection with 'paths', fewer twins or a more specific model or query",
-                  n, limit, limits.max_last_series, limits.max_series));
+  return Status::PayloadTooLarge(fmt::format(
+      "the query selects {} series; the limit is {} per query ({} for mode 'last' and {} "
+      "otherwise): "
+      "narrow the selection with 'paths', fewer twins or a more specific model or query",
+      n, limit, limits.max_last_series, limits.max_series));
 }
 
 Status CheckBucketLimits(const HistoryRequest& r, const HistoryLimits& limits, std::size_t rows) {
   const int64_t per_series = BucketsInRange(*r.start, *r.end, r.step);
   if (per_series > limits.max_buckets_per_series) {
-    return Status::PayloadTooLarge(fmt::format(
-        "the range holds {} buckets of step {} ns per series; the limit is {}: raise 'step' or shorten the range",
-        per_series, r.step, limits.max_buckets_per_series));
+    return Status::PayloadTooLarge(
+        fmt::format("the range holds {} buckets of step {} ns per series; the limit is {}: raise "
+                    "'step' or shorten the range",
+                    per_series, r.step, limits.max_buckets_per_series));
   }
   const __int128 total = __int128{per_series} * rows;
   if (total > limits.max_total_buckets) {
-    return Status::PayloadTooLarge(fmt::format(
-        "{} series or groups × {} buckets exceeds the limit of {} buckets per response: raise 'step', shorten "
-        "the range or select fewer series",
-        rows, per_series, limits.max_total_buckets));
+    return Status::PayloadTooLarge(
+        fmt::format("{} series or groups × {} buckets exceeds the limit of {} buckets per "
+                    "response: raise 'step', shorten "
+                    "the range or select fewer series",
+                    rows, per_series, limits.max_total_buckets));
   }
   return Status::Ok();
 }
 
 // Points of one series in [start, end): from chunk headers where tsdb can (one bucket spanning
 // the whole range), decoding only where chunks overlap the range edges or each other.
-Result<uint64_t> CountPoints(const tsdb::SeriesStore& store, const tsdb::SeriesInfo& info, TimeNs start, TimeNs end) {
+Result<uint64_t> CountPoints(const tsdb::SeriesStore& store, const tsdb::SeriesInfo& info,
+                             TimeNs start, TimeNs end) {
   if (!tsdb::IsNumeric(info.spec.type)) {
-    DOPPEL_ASSIGN_OR_RETURN(std::vector<tsdb::Point> points, tsdb::QueryRaw(store, info.id, start, end));
+    DOPPEL_ASSIGN_OR_RETURN(std::vector<tsdb::Point> points,
+                            tsdb::QueryRaw(store, info.id, start, end));
     return points.size();
   }
   const __int128 span = __int128{end} - start;
-  tsdb::AggregateRequest req{.series = info.id, .start = start, .end = end,
-                             .step = span > std::numeric_limits<int64_t>::max() ? std::numeric_limits<int64_t>::max()
-                                                                                 : static_cast<TimeNs>(span)};
+  tsdb::AggregateRequest req{.series = info.id,
+                             .start = start,
+                             .end = end,
+                             .step = span > std::numeric_limits<int64_t>::max()
+                                         ? std::numeric_limits<int64_t>::max()
+                                         : static_cast<TimeNs>(span)};
   DOPPEL_ASSIGN_OR_RETURN(std::vector<tsdb::Bucket> buckets, tsdb::QueryAggregate(store, req));
   uint64_t n = 0;
   for (const tsdb::Bucket& b : buckets) n += b.count;
@@ -250,19 +273,21 @@ Result<uint64_t> CountPoints(const tsdb::SeriesStore& store, const tsdb::SeriesI
 Result<uint64_t> CountRawPoints(const tsdb::SeriesStore& store, const HistoryPlan& plan) {
   uint64_t total = 0;
   for (const tsdb::SeriesInfo& info : plan.series) {
-    DOPPEL_ASSIGN_OR_RETURN(uint64_t n, CountPoints(store, info, *plan.request.start, *plan.request.end));
+    DOPPEL_ASSIGN_OR_RETURN(uint64_t n,
+                            CountPoints(store, info, *plan.request.start, *plan.request.end));
     total += n;
     if (total > plan.limits.max_raw_points) {
-      return Status::PayloadTooLarge(fmt::format(
-          "the query selects more than {} raw points (the limit per response): shorten the range, select fewer "
-          "series or ask for aggregates with a 'step'",
-          plan.limits.max_raw_points));
+      return Status::PayloadTooLarge(
+          fmt::format("the query selects more than {} raw points (the limit per response): shorten "
+                      "the range, select fewer "
+                      "series or ask for aggregates with a 'step'",
+                      plan.limits.max_raw_points));
     }
   }
   return total;
 }
 
-// ---- groupBy property ----
+// ---- groupBy property / relationship ----
 
 // The twin's top-level property, numbers as doubles so 3 and 3.0 group together; null if absent.
 json::value PropertyOf(const twin::GraphState& s, std::string_view twin, std::string_view name) {
@@ -273,17 +298,40 @@ json::value PropertyOf(const twin::GraphState& s, std::string_view twin, std::st
   return *v;
 }
 
-std::vector<PropertyGroup> BuildGroups(const twin::TwinGraph& graph, const std::vector<tsdb::SeriesInfo>& series,
-                                       std::string_view property) {
-  std::map<std::pair<std::string, std::string>, PropertyGroup> groups;
+// The source twins of incoming relationships named `name`, sorted; [null] if none.
+std::vector<json::value> ParentsOf(const twin::GraphState& s, const std::string& twin,
+                                   std::string_view name) {
+  std::set<std::string> parents;
+  if (const auto* incoming = s.Incoming(twin)) {
+    for (const auto& [source, rel_id] : *incoming) {
+      const twin::Relationship* rel = s.FindRelationship(source, rel_id);
+      if (rel != nullptr && rel->name == name) parents.insert(source);
+    }
+  }
+  if (parents.empty()) return {json::value(nullptr)};
+  return std::vector<json::value>(parents.begin(), parents.end());
+}
+
+std::vector<PropertyGroup> BuildGroups(const twin::TwinGraph& graph,
+                                       const std::vector<tsdb::SeriesInfo>& series,
+                                       const GroupBy& by) {
+  // Ordered by value (as JSON text; the null group last), then path.
+  std::map<std::tuple<bool, std::string, std::string>, PropertyGroup> groups;
   graph.Read([&](const twin::GraphState& s) {
     for (const tsdb::SeriesInfo& info : series) {
-      json::value value = PropertyOf(s, info.spec.twin_id, property);
-      PropertyGroup& g = groups[{ToJson(value), info.spec.path}];
-      if (g.members.empty()) g.value = std::move(value), g.path = info.spec.path, g.unit = info.spec.unit;
-      if (g.unit != info.spec.unit) g.unit.clear();
-      g.members.push_back(info);
-      if (g.twins.empty() || g.twins.back() != info.spec.twin_id) g.twins.push_back(info.spec.twin_id);
+      std::vector<json::value> values =
+          by.kind == GroupBy::Kind::kProperty
+              ? std::vector<json::value>{PropertyOf(s, info.spec.twin_id, by.name)}
+              : ParentsOf(s, info.spec.twin_id, by.name);
+      for (json::value& value : values) {
+        PropertyGroup& g = groups[{value.is_null(), ToJson(value), info.spec.path}];
+        if (g.members.empty())
+          g.value = std::move(value), g.path = info.spec.path, g.unit = info.spec.unit;
+        if (g.unit != info.spec.unit) g.unit.clear();
+        g.members.push_back(info);
+        if (g.twins.empty() || g.twins.back() != info.spec.twin_id)
+          g.twins.push_back(info.spec.twin_id);
+      }
     }
     return 0;
   });
@@ -308,19 +356,22 @@ Status FinishSelection(const twin::TwinGraph& graph, Selection selection, Histor
   for (auto& [key, s] : selection) {
     if (r.mode == Mode::kAggregate && !tsdb::IsNumeric(s.info.spec.type)) {
       if (!s.named) continue;
-      return Status::InvalidArgument(fmt::format("series {} holds {} values; aggregates need a numeric series",
-                                                 Quoted(key.first, key.second), tsdb::ValueTypeName(s.info.spec.type)));
+      return Status::InvalidArgument(
+          fmt::format("series {} holds {} values; aggregates need a numeric series",
+                      Quoted(key.first, key.second), tsdb::ValueTypeName(s.info.spec.type)));
     }
     plan.series.push_back(std::move(s.info));
   }
   DOPPEL_RETURN_IF_ERROR(CheckSeriesLimit(r, plan.limits, plan.series.size()));
-  if (r.group_by.kind == GroupBy::Kind::kProperty) plan.groups = BuildGroups(graph, plan.series, r.group_by.property);
+  if (r.group_by.merges()) plan.groups = BuildGroups(graph, plan.series, r.group_by);
   return Status::Ok();
 }
 
 }  // namespace
 
-std::string_view AggregationName(Aggregation a) { return kAggregationNames[static_cast<std::size_t>(a)]; }
+std::string_view AggregationName(Aggregation a) {
+  return kAggregationNames[static_cast<std::size_t>(a)];
+}
 
 Result<Aggregation> ParseAggregation(std::string_view name) {
   for (std::size_t i = 0; i < kAggregationNames.size(); ++i) {
@@ -334,18 +385,30 @@ bool IsPercentile(Aggregation a) { return a >= Aggregation::kP50; }
 
 double AggregationValue(const tsdb::Bucket& b, Aggregation a) {
   switch (a) {
-    case Aggregation::kCount: return static_cast<double>(b.count);
-    case Aggregation::kSum: return b.sum;
-    case Aggregation::kAvg: return b.avg;
-    case Aggregation::kMin: return b.min;
-    case Aggregation::kMax: return b.max;
-    case Aggregation::kFirst: return b.first;
-    case Aggregation::kLast: return b.last;
-    case Aggregation::kStddev: return b.stddev;
-    case Aggregation::kP50: return b.p50;
-    case Aggregation::kP90: return b.p90;
-    case Aggregation::kP95: return b.p95;
-    case Aggregation::kP99: return b.p99;
+    case Aggregation::kCount:
+      return static_cast<double>(b.count);
+    case Aggregation::kSum:
+      return b.sum;
+    case Aggregation::kAvg:
+      return b.avg;
+    case Aggregation::kMin:
+      return b.min;
+    case Aggregation::kMax:
+      return b.max;
+    case Aggregation::kFirst:
+      return b.first;
+    case Aggregation::kLast:
+      return b.last;
+    case Aggregation::kStddev:
+      return b.stddev;
+    case Aggregation::kP50:
+      return b.p50;
+    case Aggregation::kP90:
+      return b.p90;
+    case Aggregation::kP95:
+      return b.p95;
+    case Aggregation::kP99:
+      return b.p99;
   }
   return 0;
 }
@@ -353,7 +416,8 @@ double AggregationValue(const tsdb::Bucket& b, Aggregation a) {
 Result<HistoryPlan> PlanHistoryQuery(const twin::TwinGraph& graph, const tsdb::SeriesStore& store,
                                      HistoryRequest request, const HistoryLimits& limits) {
   DOPPEL_RETURN_IF_ERROR(ValidateRequest(request));
-  if (request.mode == Mode::kAggregate && request.aggregations.empty()) request.aggregations = {Aggregation::kAvg};
+  if (request.mode == Mode::kAggregate && request.aggregations.empty())
+    request.aggregations = {Aggregation::kAvg};
   HistoryPlan plan;
   plan.request = std::move(request);
   plan.limits = limits;
@@ -361,8 +425,9 @@ Result<HistoryPlan> PlanHistoryQuery(const twin::TwinGraph& graph, const tsdb::S
   DOPPEL_RETURN_IF_ERROR(FinishSelection(graph, std::move(selection), plan));
   const HistoryRequest& r = plan.request;
   if (r.mode == Mode::kAggregate) {
-    const bool grouped = r.group_by.kind == GroupBy::Kind::kProperty;
-    DOPPEL_RETURN_IF_ERROR(CheckBucketLimits(r, plan.limits, grouped ? plan.groups.size() : plan.series.size()));
+    const bool grouped = r.group_by.merges();
+    DOPPEL_RETURN_IF_ERROR(
+        CheckBucketLimits(r, plan.limits, grouped ? plan.groups.size() : plan.series.size()));
   }
   if (r.mode == Mode::kRaw) {
     DOPPEL_ASSIGN_OR_RETURN(plan.raw_points, CountRawPoints(store, plan));
@@ -370,18 +435,23 @@ Result<HistoryPlan> PlanHistoryQuery(const twin::TwinGraph& graph, const tsdb::S
   return plan;
 }
 
-Result<SeriesResult> RunSeries(const tsdb::SeriesStore& store, const HistoryPlan& plan, std::size_t index) {
+Result<SeriesResult> RunSeries(const tsdb::SeriesStore& store, const HistoryPlan& plan,
+                               std::size_t index) {
   const HistoryRequest& r = plan.request;
   SeriesResult out;
   out.info = plan.series.at(index);
   if (r.mode == Mode::kRaw) {
     DOPPEL_ASSIGN_OR_RETURN(out.points, tsdb::QueryRaw(store, out.info.id, *r.start, *r.end));
   } else if (r.mode == Mode::kAggregate) {
-    tsdb::AggregateRequest req{.series = out.info.id, .start = *r.start, .end = *r.end, .step = r.step,
+    tsdb::AggregateRequest req{.series = out.info.id,
+                               .start = *r.start,
+                               .end = *r.end,
+                               .step = r.step,
                                .percentiles = WantsPercentiles(r.aggregations)};
     DOPPEL_ASSIGN_OR_RETURN(out.buckets, tsdb::QueryAggregate(store, req));
   } else {
-    DOPPEL_ASSIGN_OR_RETURN(std::vector<std::optional<tsdb::Point>> last, store.Last(std::span(&out.info.id, 1)));
+    DOPPEL_ASSIGN_OR_RETURN(std::vector<std::optional<tsdb::Point>> last,
+                            store.Last(std::span(&out.info.id, 1)));
     out.last = std::move(last.at(0));
   }
   return out;
@@ -400,7 +470,8 @@ Result<std::vector<SeriesResult>> RunLast(const tsdb::SeriesStore& store, const 
   return out;
 }
 
-Result<PropertyGroup> RunGroup(const tsdb::SeriesStore& store, const HistoryPlan& plan, std::size_t index) {
+Result<PropertyGroup> RunGroup(const tsdb::SeriesStore& store, const HistoryPlan& plan,
+                               std::size_t index) {
   const HistoryRequest& r = plan.request;
   PropertyGroup group = plan.groups.at(index);
   const bool percentiles = WantsPercentiles(r.aggregations);
@@ -413,19 +484,22 @@ Result<PropertyGroup> RunGroup(const tsdb::SeriesStore& store, const HistoryPlan
                               tsdb::QueryRaw(store, group.members[m].id, *r.start, *r.end));
       read += points.size();
       if (read > plan.limits.max_raw_points) {
-        return Status::PayloadTooLarge(fmt::format(
-            "first, last and percentiles over a property group read every point; the group '{}' holds more than {}: "
-            "shorten the range or ask for count, sum, avg, min, max or stddev only",
-            group.path, plan.limits.max_raw_points));
+        return Status::PayloadTooLarge(
+            fmt::format("first, last and percentiles over a property group read every point; the "
+                        "group '{}' holds more than {}: "
+                        "shorten the range or ask for count, sum, avg, min, max or stddev only",
+                        group.path, plan.limits.max_raw_points));
       }
       for (const tsdb::Point& p : points) {
-        acc[tsdb::FloorDiv(p.time, r.step)].Add(p.time, m, tsdb::NumericValue(p.value), percentiles);
+        acc[tsdb::FloorDiv(p.time, r.step)].Add(p.time, m, tsdb::NumericValue(p.value),
+                                                percentiles);
       }
     }
   } else {
     // Moments combine exactly from per-series buckets, which tsdb computes from chunk headers.
     for (const tsdb::SeriesInfo& member : group.members) {
-      tsdb::AggregateRequest req{.series = member.id, .start = *r.start, .end = *r.end, .step = r.step};
+      tsdb::AggregateRequest req{
+          .series = member.id, .start = *r.start, .end = *r.end, .step = r.step};
       DOPPEL_ASSIGN_OR_RETURN(std::vector<tsdb::Bucket> buckets, tsdb::QueryAggregate(store, req));
       for (const tsdb::Bucket& b : buckets) acc[tsdb::FloorDiv(b.start, r.step)].Merge(b);
     }
@@ -436,7 +510,8 @@ Result<PropertyGroup> RunGroup(const tsdb::SeriesStore& store, const HistoryPlan
 
 Result<HistoryResult> RunHistoryQuery(const twin::TwinGraph& graph, const tsdb::SeriesStore& store,
                                       HistoryRequest request, const HistoryLimits& limits) {
-  DOPPEL_ASSIGN_OR_RETURN(HistoryPlan plan, PlanHistoryQuery(graph, store, std::move(request), limits));
+  DOPPEL_ASSIGN_OR_RETURN(HistoryPlan plan,
+                          PlanHistoryQuery(graph, store, std::move(request), limits));
   return RunPlan(store, std::move(plan));
 }
 
@@ -444,7 +519,7 @@ Result<HistoryResult> RunPlan(const tsdb::SeriesStore& store, HistoryPlan plan_i
   HistoryResult result;
   result.plan = std::move(plan_in);
   const HistoryPlan& plan = result.plan;
-  if (plan.request.group_by.kind == GroupBy::Kind::kProperty) {
+  if (plan.request.group_by.merges()) {
     for (std::size_t i = 0; i < plan.groups.size(); ++i) {
       DOPPEL_ASSIGN_OR_RETURN(PropertyGroup g, RunGroup(store, plan, i));
       result.groups.push_back(std::move(g));

@@ -33,7 +33,11 @@
 // Grouping: kSeries and kTwin return the same series (kTwin only changes how they are
 // presented: nested per twin). kProperty (aggregate mode only) merges the series of twins whose
 // top-level property `name` has the same value (absent: null) and which share a path into one
-// group per (value, path); each bucket then aggregates the union of their points: count, sum,
+// group per (value, path). kRelationship does the same with the group value being the source
+// twin of an incoming relationship `name` (e.g. "contains": one group per production line
+// containing the stations; a twin with several such parents is counted in each parent's group,
+// one without any falls in the null group). Each bucket then aggregates the union of the
+// group's points: count, sum,
 // min, max, avg exact; stddev from combined moments; first/last by time (on equal times the
 // series first in (twin, path) order is "first" and the last one "last"); percentiles over the
 // union of values.
@@ -88,7 +92,20 @@ struct HistoryLimits {
 
 enum class Mode { kRaw, kAggregate, kLast };
 
-enum class Aggregation : uint8_t { kCount, kSum, kAvg, kMin, kMax, kFirst, kLast, kStddev, kP50, kP90, kP95, kP99 };
+enum class Aggregation : uint8_t {
+  kCount,
+  kSum,
+  kAvg,
+  kMin,
+  kMax,
+  kFirst,
+  kLast,
+  kStddev,
+  kP50,
+  kP90,
+  kP95,
+  kP99
+};
 inline constexpr std::size_t kAggregationCount = 12;
 // "count", "sum", "avg", ... as in requests and output.
 std::string_view AggregationName(Aggregation a);
@@ -104,9 +121,11 @@ struct SeriesKey {
 };
 
 struct GroupBy {
-  enum class Kind { kSeries, kTwin, kProperty };
+  enum class Kind { kSeries, kTwin, kProperty, kRelationship };
   Kind kind = Kind::kSeries;
-  std::string property;  // kProperty: the top-level twin property name
+  std::string name;  // kProperty: the top-level property; kRelationship: the relationship name
+  // kProperty and kRelationship merge series into groups (PropertyGroup).
+  bool merges() const { return kind == Kind::kProperty || kind == Kind::kRelationship; }
 };
 
 struct HistoryRequest {
@@ -120,7 +139,7 @@ struct HistoryRequest {
   Mode mode = Mode::kRaw;
   std::optional<TimeNs> start;  // raw and aggregate: required, start < end; last: must be unset
   std::optional<TimeNs> end;
-  TimeNs step = 0;  // aggregate: > 0; otherwise 0
+  TimeNs step = 0;                        // aggregate: > 0; otherwise 0
   std::vector<Aggregation> aggregations;  // aggregate: empty means {kAvg}; otherwise empty
   GroupBy group_by;
 };
@@ -133,28 +152,30 @@ struct SeriesResult {
   std::optional<tsdb::Point> last;    // kLast: nullopt if the series has no points
 };
 
-// A groupBy-property group: the series of twins whose property has `value` at `path`.
+// A merged group (groupBy property or relationship): the series at `path` of the twins whose
+// property is `value` (or whose related parent twin is `value`, a twin id).
 struct PropertyGroup {
-  json::value value;                     // the property value; null when the twins lack it
+  json::value value;  // property value / parent twin id; null when absent
   std::string path;
-  std::string unit;                      // the members' unit if they agree, else ""
-  std::vector<std::string> twins;        // member twins, sorted
-  std::vector<tsdb::SeriesInfo> members; // member series, by (twin, path)
-  std::vector<tsdb::Bucket> buckets;     // filled by RunGroup
+  std::string unit;                       // the members' unit if they agree, else ""
+  std::vector<std::string> twins;         // member twins, sorted
+  std::vector<tsdb::SeriesInfo> members;  // member series, by (twin, path)
+  std::vector<tsdb::Bucket> buckets;      // filled by RunGroup
 };
 
 struct HistoryPlan {
-  HistoryRequest request;               // normalised (aggregations defaulted)
+  HistoryRequest request;  // normalised (aggregations defaulted)
   HistoryLimits limits;
-  std::vector<tsdb::SeriesInfo> series; // selected, by (twin, path)
-  std::vector<PropertyGroup> groups;    // kProperty: groups by (value, path), without buckets
-  uint64_t raw_points = 0;              // kRaw: points in range over all series (exact)
+  std::vector<tsdb::SeriesInfo> series;  // selected, by (twin, path)
+  // Merged groups by (value as JSON text, null last; path), without buckets.
+  std::vector<PropertyGroup> groups;
+  uint64_t raw_points = 0;  // kRaw: points in range over all series (exact)
 };
 
 struct HistoryResult {
   HistoryPlan plan;
-  std::vector<SeriesResult> series;   // unless kProperty
-  std::vector<PropertyGroup> groups;  // kProperty
+  std::vector<SeriesResult> series;   // unless group_by.merges()
+  std::vector<PropertyGroup> groups;  // if group_by.merges()
 };
 
 // Validates, selects and checks limits (see the file comment). Raw mode counts the points in
@@ -163,11 +184,13 @@ Result<HistoryPlan> PlanHistoryQuery(const twin::TwinGraph& graph, const tsdb::S
                                      HistoryRequest request, const HistoryLimits& limits = {});
 
 // Computes plan.series[index] (raw or aggregate mode).
-Result<SeriesResult> RunSeries(const tsdb::SeriesStore& store, const HistoryPlan& plan, std::size_t index);
+Result<SeriesResult> RunSeries(const tsdb::SeriesStore& store, const HistoryPlan& plan,
+                               std::size_t index);
 // kLast: the latest point of every selected series, in one SeriesStore::Last call.
 Result<std::vector<SeriesResult>> RunLast(const tsdb::SeriesStore& store, const HistoryPlan& plan);
-// Computes plan.groups[index] (kProperty).
-Result<PropertyGroup> RunGroup(const tsdb::SeriesStore& store, const HistoryPlan& plan, std::size_t index);
+// Computes plan.groups[index] (group_by.merges()).
+Result<PropertyGroup> RunGroup(const tsdb::SeriesStore& store, const HistoryPlan& plan,
+                               std::size_t index);
 
 // Runs every series or group of `plan`, in memory.
 Result<HistoryResult> RunPlan(const tsdb::SeriesStore& store, HistoryPlan plan);

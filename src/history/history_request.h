@@ -29,13 +29,15 @@ struct ParsedRequest {
 };
 
 // Parses the body (see docs/history.md). Unknown members, wrong types and bad values are
-// InvalidArgument naming the member: "'step': unknown unit 'x' in \"5x\"; use ns, us, ms, s, m,
-// h or d". The mode defaults to aggregate when `step` or `aggregations` is present, else raw.
-Result<ParsedRequest> ParseHistoryRequest(const json::object& body);
+// InvalidArgument naming the member: "'step': expected a duration like ...". The mode defaults
+// to aggregate when `step` or `aggregations` is present, else raw. `now` resolves relative
+// times ("now-1h").
+Result<ParsedRequest> ParseHistoryRequest(const json::object& body, TimeNs now);
 
-// A time: an integer of ns since the epoch, or an RFC 3339 string (any offset, up to 9
-// fraction digits). `what` names it in errors.
-Result<TimeNs> ParseTime(const json::value& v, std::string_view what);
+// A time: an integer of ns since the epoch, an RFC 3339 string (any offset, up to 9 fraction
+// digits), or "now", "now-<duration>", "now+<duration>" relative to `now` (e.g. "now-24h").
+// `what` names it in errors.
+Result<TimeNs> ParseTime(const json::value& v, std::string_view what, TimeNs now);
 // A duration: integer ns, or a string of <integer><unit> terms ("90s", "1h30m", "500ms");
 // units ns, us, ms, s, m, h, d. Must be positive.
 Result<TimeNs> ParseDuration(const json::value& v, std::string_view what);

@@ -15,7 +15,6 @@ namespace {
 
 using tsdb::ValueType;
 
-std::string ReadingName(std::size_t index) { return "reading " + std::to_string(index); }
 
 // The series type for a schema, or nullopt when history cannot keep it.
 std::optional<ValueType> SeriesTypeOf(const model::Schema& schema) {
@@ -105,7 +104,10 @@ void Ingestor::Count(RejectReason reason, uint64_t n) {
   rejected_[static_cast<std::size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
 }
 
-Status Ingestor::Write(std::span<const Reading> readings) {
+Status Ingestor::Write(std::span<const Reading> readings, const Describe& describe) {
+  auto ReadingName = [&describe](std::size_t index) {
+    return describe ? describe(index) : "reading " + std::to_string(index);
+  };
   if (readings.empty()) return Status::Ok();
 
   // 1. Check every reading against the graph, under one shared lock for the whole batch, and
@@ -246,7 +248,26 @@ Status Ingestor::Write(std::span<const Reading> readings) {
   }
   DOPPEL_RETURN_IF_ERROR(store_.Write(points));
   accepted_.fetch_add(readings.size(), std::memory_order_relaxed);
+
+  // 4. Tell the listeners (live state, streams, rules), with the values as stored.
+  std::shared_lock lock(listeners_mu_);
+  if (!listeners_.empty()) {
+    std::vector<Reading> stored(readings.begin(), readings.end());
+    for (std::size_t i = 0; i < stored.size(); ++i) stored[i].value = points[i].value;
+    for (const auto& [id, listener] : listeners_) listener(stored);
+  }
   return Status::Ok();
+}
+
+uint64_t Ingestor::Subscribe(Listener listener) {
+  std::unique_lock lock(listeners_mu_);
+  listeners_.emplace_back(next_listener_, std::move(listener));
+  return next_listener_++;
+}
+
+void Ingestor::Unsubscribe(uint64_t id) {
+  std::unique_lock lock(listeners_mu_);
+  std::erase_if(listeners_, [id](const auto& entry) { return entry.first == id; });
 }
 
 }  // namespace doppel::ingest

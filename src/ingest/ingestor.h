@@ -20,6 +20,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <vector>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -56,7 +58,21 @@ class Ingestor {
   // InvalidArgument "reading 3: twin 'x' (model 'dtmi:..'): no telemetry or property 'y'",
   // InvalidArgument "reading 3: 'x'/'y' expects a double, got a string". Errors from the
   // store pass through (Internal, Unavailable). OK = durable; `accepted` grows by the size.
-  Status Write(std::span<const Reading> readings);
+  //
+  // `describe` names a reading in error messages, for decoders that know better than an index
+  // (line protocol: "line 12"); it is called at most once, on the error path. Default:
+  // "reading <index>".
+  using Describe = std::function<std::string(std::size_t index)>;
+  Status Write(std::span<const Reading> readings, const Describe& describe = {});
+
+  // Listeners see every batch after it is durable, with values as stored (converted to the
+  // series' type), on the writing thread, in write order per writer. They must be quick and
+  // must not block (copy what you need into your own queue) nor call Write. Subscribe and
+  // Unsubscribe may be called from any thread; a listener is not called after Unsubscribe
+  // returns.
+  using Listener = std::function<void(std::span<const Reading>)>;
+  uint64_t Subscribe(Listener listener);
+  void Unsubscribe(uint64_t id);
 
   // Counts a rejection found before Write (a decoder's malformed input).
   void Count(RejectReason reason, uint64_t n = 1);
@@ -75,6 +91,9 @@ class Ingestor {
   // A series keeps the metadata it was created with until the store updates it.
   std::shared_mutex series_mu_;
   std::unordered_map<std::string, tsdb::SeriesId> series_;  // guarded by series_mu_
+  std::shared_mutex listeners_mu_;
+  std::vector<std::pair<uint64_t, Listener>> listeners_;  // guarded by listeners_mu_
+  uint64_t next_listener_ = 1;                           // guarded by listeners_mu_
   std::atomic<uint64_t> accepted_{0};
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejected_{};
 };

@@ -7,8 +7,14 @@
 // Field values: float ("1.5", "-2e3", "inf" is NOT accepted — as in InfluxDB), integer ("12i"),
 // unsigned ("12u", stored as integer; over INT64_MAX is refused), boolean (t, T, true, True,
 // TRUE, f, F, false, False, FALSE) and string ("\"text\"" with \" and \\ escapes). Escapes:
-// in measurements "\," and "\ "; in tag keys/values and field keys "\,", "\=" and "\ ".
+// in measurements "\," and "\ "; in tag keys/values and field keys "\,", "\=" and "\ ";
+// "\\" is one backslash in all of them (as in the v2 reference: a name may end in '\').
+// A backslash before any other character is literal, in names and strings alike.
 // Blank lines and lines starting with '#' are skipped. A missing timestamp means "now".
+// Details: sections are separated by one or more spaces; CRLF endings and trailing blanks are
+// accepted; no value may contain a newline; a float out of double's range (1e400, 1e-400) is
+// refused, subnormals are kept; tag values must not be empty; the body must be valid UTF-8
+// (twin ids, paths and strings go on to JSON); an empty body yields no readings and is OK.
 //
 // Mapping to twins (docs/ingest.md): the twin id is the value of tag `twin` (configurable),
 // else the measurement; each field is a reading of path <field>, or "<component>/<field>" when
@@ -49,7 +55,9 @@ struct LineProtocolOptions {
 Status ParseLineProtocol(std::string_view body, const LineProtocolOptions& options, std::vector<Reading>& out);
 
 // Inflates a gzip body (Content-Encoding: gzip), refusing output over `max_bytes`
-// (PayloadTooLarge "decompressed body exceeds N bytes") and corrupt input (InvalidArgument).
+// (PayloadTooLarge "decompressed body exceeds N bytes") and corrupt input (InvalidArgument
+// "corrupt gzip body: ..."): bad data or CRC, a truncated stream, bytes after the last member.
+// Several members back to back (RFC 1952, `cat a.gz b.gz`) are one body.
 Result<std::string> Gunzip(std::string_view compressed, std::size_t max_bytes);
 
 }  // namespace doppel::ingest

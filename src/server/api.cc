@@ -54,6 +54,7 @@ constexpr RouteSpec kRoutes[] = {
     {"POST", "/timeseries/query", internal::QueryTimeSeries, false},
     {"GET", "/timeseries/query", internal::QueryTimeSeriesGet, false},
     {"POST", "/digitaltwins/{id}/telemetry", internal::SendTelemetry, true},
+    {"GET", "/digitaltwins/{id}/telemetry", internal::GetLiveTelemetry, true},
     {"POST", "/digitaltwins/{id}/components/{componentPath}/telemetry", internal::SendComponentTelemetry, true},
     {"POST", "/write", internal::WriteLineProtocolV1, false},
     {"POST", "/api/v2/write", internal::WriteLineProtocolV2, false},

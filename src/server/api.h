@@ -37,6 +37,7 @@
 
 namespace doppel::ingest {
 class Ingestor;
+class LiveState;
 }
 namespace doppel::tsdb {
 class SeriesStore;
@@ -69,6 +70,7 @@ struct ApiOptions {
 struct ApiServices {
   ingest::Ingestor* ingestor = nullptr;  // telemetry and line-protocol ingest
   tsdb::SeriesStore* history = nullptr;  // /timeseries queries and per-series metrics
+  ingest::LiveState* live = nullptr;     // GET /digitaltwins/{id}/telemetry (latest values)
   // Writes a consistent copy of every store into `dir` (POST /backup); see app/serve.cc.
   std::function<Status(const std::string& dir)> backup;
 };

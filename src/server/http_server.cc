@@ -7,6 +7,12 @@
 // read and "Expect: 100-continue" can be answered), then the body, calls the handler inline on
 // its strand and writes the answer — in one piece, or chunk by chunk when the answer has a body
 // producer (HttpResponse::stream; see WriteStreamed).
+//
+// A GET of the WebSocket path with "Upgrade: websocket" hands its socket to a WsSession: a read
+// loop (client messages → WebSocketHandler::OnMessage) and a write loop (Take → frames) on the
+// connection's strand. The write loop sleeps when Take gives nothing and is woken through a
+// WakeRelay, which the handler may call from any thread (publishers) at any time, even after
+// the connection is gone.
 #include "server/http_server.h"
 
 #include <spdlog/spdlog.h>
@@ -15,6 +21,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <charconv>
 #include <condition_variable>
 #include <future>
@@ -29,6 +36,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 using BeastRequest = http::request<http::string_body>;
@@ -39,6 +47,8 @@ using BeastResponse = http::response<http::string_body>;
 // half-close and discard what the client still sends, up to this much or this long.
 constexpr std::size_t kLingerBytes = 8u << 20;
 constexpr auto kLingerTime = std::chrono::seconds(2);
+// How long a WebSocket close handshake may take before the socket is simply closed.
+constexpr auto kCloseHandshakeTime = std::chrono::seconds(2);
 
 HttpRequest ToPlain(BeastRequest&& req) {
   HttpRequest out;
@@ -97,6 +107,17 @@ Result<ListenAddress> ParseListenAddress(std::string_view listen) {
   return out;
 }
 
+// What ServerCore tracks to drain on Stop: an HTTP session or a WebSocket one.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // On the connection's strand: finish what is in flight, then close.
+  virtual void OnServerStop() = 0;
+  // On the connection's strand: close now.
+  virtual void ForceClose() = 0;
+  virtual asio::any_io_executor executor() = 0;
+};
+
 class Session;
 
 // The server proper; HttpServer::Impl is this under the name the header declares.
@@ -111,8 +132,8 @@ class ServerCore {
   std::string address() const { return address_; }
 
   // Session bookkeeping, for draining on Stop. Register returns false once stopping.
-  bool Register(const std::shared_ptr<Session>& session);
-  void Unregister(Session* session);
+  bool Register(const std::shared_ptr<Connection>& session);
+  void Unregister(Connection* session);
   bool stopping() const { return stopping_.load(); }
   const HttpServerOptions& options() const { return options_; }
   HttpResponse Handle(const HttpRequest& request) const;
@@ -125,7 +146,7 @@ class ServerCore {
   // Declared before ioc_ so that sessions destroyed with the io_context can still unregister.
   std::mutex mu_;  // guards sessions_
   std::condition_variable drained_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
   bool stopped_ = false;
@@ -137,10 +158,11 @@ class ServerCore {
   std::vector<std::thread> threads_;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public Connection, public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, ServerCore& server) : stream_(std::move(socket)), server_(server) {}
-  ~Session() { server_.Unregister(this); }
+  Session(tcp::socket socket, ServerCore& server)
+      : stream_(std::move(socket)), server_(server), executor_(stream_.get_executor()) {}
+  ~Session() override { server_.Unregister(this); }
 
   void Start() {
     if (!server_.Register(shared_from_this())) return Close();
@@ -151,12 +173,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Called (on this session's strand) when the server stops: an idle connection is closed now;
   // one with a request in flight closes after answering it.
-  void OnServerStop() {
+  void OnServerStop() override {
     if (!in_request_) Close();
   }
 
-  void ForceClose() { Close(); }
-  auto executor() { return stream_.get_executor(); }
+  void ForceClose() override { Close(); }
+  asio::any_io_executor executor() override { return executor_; }
 
  private:
   void ReadHeader() {
@@ -209,6 +231,7 @@ class Session : public std::enable_shared_from_this<Session> {
     BeastRequest req = parser_->release();
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
+    if (IsWebSocketPath(req)) return OnWebSocketRequest(std::move(req));
     HttpResponse res = server_.Handle(ToPlain(std::move(req)));
     Write(std::move(res), version, keep_alive);
   }
@@ -336,7 +359,18 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  bool IsWebSocketPath(const BeastRequest& req) const {
+    const WebSocketEndpoint& endpoint = server_.options().websocket;
+    if (!endpoint.open || req.method() != http::verb::get) return false;
+    std::string_view target = req.target();
+    return target.substr(0, target.find('?')) == endpoint.path;
+  }
+
+  // Upgrades (the socket moves to a WsSession; this session ends) or answers why not.
+  void OnWebSocketRequest(BeastRequest&& req);
+
   void Close() {
+    if (upgraded_) return;  // the socket belongs to a WsSession now
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
@@ -355,8 +389,191 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpResponse::BodyProducer producer_;
   std::string chunk_;
   bool in_request_ = false;
+  bool upgraded_ = false;
   std::size_t lingered_ = 0;
+  const asio::any_io_executor executor_;
 };
+
+// Carries a handler's wake-up to its WsSession: created before the session (the handler is
+// opened first), attached once it exists, and harmless after it is gone.
+class WakeRelay {
+ public:
+  void Attach(std::function<void()> wake) {
+    std::lock_guard lock(mu_);
+    wake_ = std::move(wake);
+  }
+  void Detach() { Attach(nullptr); }
+  void Fire() {
+    std::lock_guard lock(mu_);
+    if (wake_) wake_();
+  }
+
+ private:
+  std::mutex mu_;
+  std::function<void()> wake_;  // guarded by mu_
+};
+
+class WsSession : public Connection, public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(beast::tcp_stream&& stream, ServerCore& server, std::unique_ptr<WebSocketHandler> handler,
+            std::shared_ptr<WakeRelay> relay)
+      : ws_(std::move(stream)), server_(server), handler_(std::move(handler)), relay_(std::move(relay)),
+        executor_(ws_.get_executor()), close_timer_(executor_) {}
+
+  ~WsSession() override {
+    relay_->Detach();
+    End();
+    server_.Unregister(this);
+  }
+
+  void Start(BeastRequest&& req) {
+    if (!server_.Register(shared_from_this())) return ForceClose();
+    std::weak_ptr<WsSession> weak = shared_from_this();
+    relay_->Attach([weak] {
+      if (auto self = weak.lock()) asio::post(self->executor_, [self] { self->Pump(); });
+    });
+    const WebSocketEndpoint& endpoint = server_.options().websocket;
+    // The websocket stream runs its own timers (handshake, idle ping); the TCP stream's
+    // deadline is used only for writes (see Pump).
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeout{};
+    timeout.handshake_timeout = std::chrono::seconds(10);
+    timeout.idle_timeout = endpoint.idle_timeout;
+    timeout.keep_alive_pings = true;
+    ws_.set_option(timeout);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "doppel"); }));
+    ws_.read_message_max(endpoint.max_message_bytes);
+    ws_.text(true);
+    request_ = std::move(req);
+    ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
+      self->request_ = {};
+      if (ec) return self->Fail();
+      self->Read();
+      self->Pump();
+    });
+  }
+
+  void OnServerStop() override { CloseWith(websocket::close_code::going_away, "server stopping"); }
+
+  void ForceClose() override {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).socket().close(ec);
+    End();
+  }
+
+  asio::any_io_executor executor() override { return executor_; }
+
+ private:
+  void Read() {
+    ws_.async_read(read_buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->Fail();
+      if (!self->ended_) {
+        self->handler_->OnMessage(beast::buffers_to_string(self->read_buffer_.data()));
+      }
+      self->read_buffer_.consume(self->read_buffer_.size());
+      self->Pump();
+      self->Read();
+    });
+  }
+
+  // The write loop: one frame in flight at a time; when the outbox is empty, ask the handler
+  // for more; when it has none, sleep until the relay fires.
+  void Pump() {
+    if (writing_ || closing_ || ended_) return;
+    if (next_frame_ >= outbox_.frames.size()) {
+      outbox_.frames.clear();
+      next_frame_ = 0;
+      handler_->Take(outbox_);
+    }
+    if (next_frame_ < outbox_.frames.size()) {
+      writing_ = true;
+      // A reader that stalls its socket for write_timeout loses the connection: the deadline
+      // covers this frame only and is lifted when it is written.
+      beast::get_lowest_layer(ws_).expires_after(server_.options().websocket.write_timeout);
+      ws_.async_write(asio::buffer(outbox_.frames[next_frame_]),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        if (ec) return self->Fail();
+                        beast::get_lowest_layer(self->ws_).expires_never();
+                        ++self->next_frame_;
+                        self->Pump();
+                      });
+      return;
+    }
+    if (outbox_.close) CloseWith(outbox_.close_code, outbox_.close_reason);
+  }
+
+  void CloseWith(uint16_t code, std::string reason) {
+    if (closing_ || ended_) return;
+    closing_ = true;
+    // Bound the close handshake (and any write it waits behind) for peers that never answer.
+    // An own timer: the TCP stream's deadline would not cover the read already pending.
+    close_timer_.expires_after(kCloseHandshakeTime);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->ForceClose();
+    });
+    websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
+    ws_.async_close(why, [self = shared_from_this()](beast::error_code) {
+      self->close_timer_.cancel();
+      self->ForceClose();
+    });
+  }
+
+  // A read or write failed: the peer closed, went away or timed out.
+  void Fail() { ForceClose(); }
+
+  void End() {
+    if (ended_) return;
+    ended_ = true;
+    handler_->OnClose();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  ServerCore& server_;
+  std::unique_ptr<WebSocketHandler> handler_;
+  std::shared_ptr<WakeRelay> relay_;
+  const asio::any_io_executor executor_;
+  asio::steady_timer close_timer_;
+  BeastRequest request_;  // the upgrade request, until accepted
+  beast::flat_buffer read_buffer_;
+  WebSocketOutbox outbox_;
+  std::size_t next_frame_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool ended_ = false;
+};
+
+void Session::OnWebSocketRequest(BeastRequest&& req) {
+  if (!websocket::is_upgrade(req)) {
+    HttpResponse res = HttpResponse::Error(Status::InvalidArgument(
+        std::string(req.target().substr(0, req.target().find('?'))) +
+            " is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)",
+        "UpgradeRequired"));
+    res.status = 426;
+    res.SetHeader("Upgrade", "websocket");
+    return Write(std::move(res), req.version(), req.keep_alive());
+  }
+  auto relay = std::make_shared<WakeRelay>();
+  HttpRequest plain;
+  plain.method = std::string(req.method_string());
+  plain.target = std::string(req.target());
+  for (const auto& field : req) plain.AddHeader(field.name_string(), std::string(field.value()));
+  Result<std::unique_ptr<WebSocketHandler>> handler = Status::Internal("the WebSocket endpoint threw");
+  try {
+    handler = server_.options().websocket.open(plain, [relay] { relay->Fire(); });
+  } catch (const std::exception& e) {
+    handler = Status::Internal(std::string("the WebSocket endpoint threw: ") + e.what());
+  }
+  if (!handler.ok()) {
+    HttpResponse res = HttpResponse::Error(handler.status());
+    return Write(std::move(res), req.version(), req.keep_alive());
+  }
+  upgraded_ = true;
+  auto ws = std::make_shared<WsSession>(std::move(stream_), server_, std::move(*handler), std::move(relay));
+  ws->Start(std::move(req));
+}
 
 HttpResponse ServerCore::Handle(const HttpRequest& request) const {
   try {
@@ -367,14 +584,14 @@ HttpResponse ServerCore::Handle(const HttpRequest& request) const {
   }
 }
 
-bool ServerCore::Register(const std::shared_ptr<Session>& session) {
+bool ServerCore::Register(const std::shared_ptr<Connection>& session) {
   std::lock_guard lock(mu_);
   if (stopping_) return false;
   sessions_.emplace(session.get(), session);
   return true;
 }
 
-void ServerCore::Unregister(Session* session) {
+void ServerCore::Unregister(Connection* session) {
   std::lock_guard lock(mu_);
   sessions_.erase(session);
   if (sessions_.empty()) drained_.notify_all();
@@ -447,7 +664,7 @@ void ServerCore::Stop() {
   auto each_session = [this](auto action) {
     // Collect under the lock, post outside it: dropping the last reference to a session runs
     // its destructor, which takes mu_ to unregister.
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<Connection>> live;
     {
       std::lock_guard lock(mu_);
       for (auto& [raw, weak] : sessions_) {
@@ -456,14 +673,14 @@ void ServerCore::Stop() {
     }
     for (auto& session : live) asio::post(session->executor(), [session, action] { action(*session); });
   };
-  each_session([](Session& s) { s.OnServerStop(); });
+  each_session([](Connection& s) { s.OnServerStop(); });
   {
     std::unique_lock lock(mu_);
     if (!drained_.wait_for(lock, options_.drain_timeout, [this] { return sessions_.empty(); })) {
       spdlog::warn("{} connection(s) still busy after the drain timeout; closing them", sessions_.size());
     }
   }
-  each_session([](Session& s) { s.ForceClose(); });
+  each_session([](Connection& s) { s.ForceClose(); });
   {
     // Give forced closes a moment to unwind before the io_context stops.
     std::unique_lock lock(mu_);

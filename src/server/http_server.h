@@ -16,6 +16,12 @@
 // the worker threads, possibly concurrently for different connections; exceptions it throws are
 // answered with 500 and logged.
 //
+// WebSocket: when HttpServerOptions::websocket.open is set, a GET of websocket.path carrying
+// "Upgrade: websocket" becomes a WebSocket connection (same listener and port; the request
+// passed the usual header limits first) served by the WebSocketHandler that `open` returns;
+// a plain GET of that path gets 426 Upgrade Required. The server pings an idle client and
+// closes it if it stops answering; Stop() sends close 1001 ("going away") to every client.
+//
 // Thread-safety: Start/Stop/port from one controlling thread. Stop is idempotent and is also
 // called by the destructor.
 #pragma once
@@ -26,11 +32,58 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "server/http_message.h"
 
 namespace doppel::server {
+
+// What a WebSocket connection should send next: text frames in order, then, if `close`, a
+// close frame with `close_code` (RFC 6455: 1000 normal, 1008 policy violation, ...) and reason.
+struct WebSocketOutbox {
+  std::vector<std::string> frames;
+  bool close = false;
+  uint16_t close_code = 1000;
+  std::string close_reason;
+};
+
+// The application side of one WebSocket connection. The transport calls it from one
+// connection's strand, never concurrently for the same connection.
+class WebSocketHandler {
+ public:
+  virtual ~WebSocketHandler() = default;
+  // One complete message from the client (text; a binary message is passed as its bytes).
+  virtual void OnMessage(std::string_view text) = 0;
+  // Appends what to send next to `out` (and sets out.close to end the connection). The
+  // transport calls it when it is ready to write; appending nothing means "wait": the handler
+  // must then call the `wake` it was opened with once it has something (from any thread).
+  virtual void Take(WebSocketOutbox& out) = 0;
+  // The connection ended (either side closed, an error, a timeout, Stop). Called once, before
+  // the handler is destroyed; `wake` may still be called afterwards and is then a no-op.
+  virtual void OnClose() = 0;
+};
+
+struct WebSocketEndpoint {
+  // The path (without query) that upgrades. Default "/ws".
+  std::string path = "/ws";
+  // Opens the application side of a new connection, given the upgrade request and the wake
+  // callback (see WebSocketHandler::Take; callable from any thread, cheap, never blocks). An
+  // error refuses the upgrade with the status's HTTP answer (e.g. 429 for too many
+  // connections). Null = no WebSocket endpoint (the path is an ordinary route).
+  std::function<Result<std::unique_ptr<WebSocketHandler>>(const HttpRequest& request,
+                                                           std::function<void()> wake)>
+      open;
+  // Largest client message. Default 64 KiB; bigger ones close the connection with 1009.
+  std::size_t max_message_bytes = 64u << 10;
+  // A client silent this long is pinged; one that does not answer within as long again is
+  // closed. Default 30 s, like read_timeout.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
+  // A frame the client's socket does not take within this long closes the connection: a
+  // stalled reader must not pin a frame and a worker forever. Default 10 s.
+  std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
+};
 
 struct HttpServerOptions {
   // "host:port", "[v6]:port" or ":port" (all interfaces). Port 0 picks a free port (see port()).
@@ -49,6 +102,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout = std::chrono::seconds(30);
   // How long Stop() waits for requests in flight before closing their connections anyway.
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(10);
+  // The WebSocket endpoint (off unless websocket.open is set). See WebSocketEndpoint.
+  WebSocketEndpoint websocket = {};
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

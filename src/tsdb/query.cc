@@ -103,6 +103,15 @@ Status CheckRange(TimeNs start, TimeNs end) {
   return Status::Ok();
 }
 
+Status CheckBucketCount(TimeNs start, TimeNs end, TimeNs step) {
+  const __int128 buckets = __int128{FloorDiv(end - 1, step)} - FloorDiv(start, step) + 1;
+  if (buckets > kMaxBuckets) {
+    return Status::PayloadTooLarge("query spans " + std::to_string(static_cast<int64_t>(buckets)) +
+                                   " buckets; the limit is " + std::to_string(kMaxBuckets));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::vector<Point>> MergePoints(const SeriesData& data, TimeNs start, TimeNs end) {
@@ -140,11 +149,7 @@ Result<std::vector<Point>> QueryRaw(const SeriesStore& store, SeriesId id, TimeN
 Result<std::vector<Bucket>> QueryAggregate(const SeriesStore& store, const AggregateRequest& req) {
   DOPPEL_RETURN_IF_ERROR(CheckRange(req.start, req.end));
   if (req.step <= 0) return Status::InvalidArgument("step must be positive");
-  const __int128 buckets = __int128{FloorDiv(req.end - 1, req.step)} - FloorDiv(req.start, req.step) + 1;
-  if (buckets > kMaxBuckets) {
-    return Status::PayloadTooLarge("query spans " + std::to_string(static_cast<int64_t>(buckets)) +
-                                   " buckets; the limit is " + std::to_string(kMaxBuckets));
-  }
+  DOPPEL_RETURN_IF_ERROR(CheckBucketCount(req.start, req.end, req.step));
   DOPPEL_ASSIGN_OR_RETURN(SeriesData data, store.Read(req.series, req.start, req.end));
   if (!IsNumeric(data.type)) return Status::InvalidArgument("aggregates need a numeric series");
 
@@ -187,6 +192,36 @@ Result<std::vector<Bucket>> QueryAggregate(const SeriesStore& store, const Aggre
   std::vector<Bucket> out;
   out.reserve(acc.size());
   for (auto& [index, a] : acc) out.push_back(Finish(index * req.step, a, req.percentiles));
+  return out;
+}
+
+Result<std::vector<Bucket>> QueryRollup(const SeriesStore& store, SeriesId id, RollupLevel level, TimeNs start,
+                                        TimeNs end) {
+  DOPPEL_RETURN_IF_ERROR(CheckRange(start, end));
+  const TimeNs step = RollupStep(level);
+  DOPPEL_RETURN_IF_ERROR(CheckBucketCount(start, end, step));
+  DOPPEL_ASSIGN_OR_RETURN(const RollupData rolled, store.ReadRollups(id, level, start, end));
+  // The floor is hour-aligned, so no bucket of either level straddles it.
+  const TimeNs split = rolled.floor ? std::clamp(*rolled.floor, start, end) : start;
+  std::vector<Bucket> out;
+  for (const RollupRow& row : rolled.rows) {
+    if (row.start >= split) break;
+    Bucket b;
+    b.start = row.start;
+    b.count = row.count;
+    b.sum = row.sum;
+    b.avg = row.sum / static_cast<double>(row.count);
+    b.min = row.min;
+    b.max = row.max;
+    out.push_back(b);
+  }
+  if (split < end) {
+    DOPPEL_ASSIGN_OR_RETURN(std::vector<Bucket> raw, QueryAggregate(store, {id, split, end, step, false}));
+    out.insert(out.end(), raw.begin(), raw.end());
+  } else {
+    DOPPEL_ASSIGN_OR_RETURN(const SeriesInfo info, store.Info(id));
+    if (!IsNumeric(info.spec.type)) return Status::InvalidArgument("aggregates need a numeric series");
+  }
   return out;
 }
 

@@ -48,6 +48,16 @@ Result<std::vector<Point>> QueryRaw(const SeriesStore& store, SeriesId id, TimeN
 // Also InvalidArgument for step <= 0 or a non-numeric series, PayloadTooLarge past kMaxBuckets.
 Result<std::vector<Bucket>> QueryAggregate(const SeriesStore& store, const AggregateRequest& request);
 
+// Aggregates at a roll-up level (1 min or 1 h buckets) over [start, end): buckets before the
+// series' roll-up floor come from the roll-up rows retention wrote (RetentionRule::
+// keep_rollups), which outlive the raw data; the rest from the raw data as QueryAggregate.
+// Roll-up buckets carry count, sum, avg, min and max only (first, last, stddev and percentiles
+// are 0) and are whole buckets (not clipped to the range). Points written after their time was
+// rolled up (later than the floor was set, older than it) are in the raw data but not in the
+// roll-ups. Errors: as QueryAggregate.
+Result<std::vector<Bucket>> QueryRollup(const SeriesStore& store, SeriesId id, RollupLevel level, TimeNs start,
+                                        TimeNs end);
+
 // Merges a SeriesData (as SeriesStore::Read returns) into time-ordered points in [start, end)
 // with last-write-wins on equal times.
 // Errors: InvalidArgument for a chunk that does not decode.

@@ -1,45 +1,27 @@
 #include "tsdb/series_store.h"
 
 #include <rocksdb/db.h>
-#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <bit>
-#include <filesystem>
-#include <limits>
 
 #include "tsdb/internal/byte_io.h"
+#include "tsdb/internal/store_state.h"
 
 namespace doppel::tsdb {
 namespace {
 
+using internal::AppendBE;
 using internal::AsBytes;
+using internal::AsString;
 using internal::ByteReader;
-
-// Keys are prefix + big-endian integers so that RocksDB's byte order is numeric order.
-// Times flip the sign bit so negative times sort before positive ones.
-void AppendBE(std::string& key, uint64_t v) {
-  for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(v >> (8 * i)));
-}
-uint64_t ReadBE(std::string_view s) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
-std::string SeriesKey(char space, SeriesId id) {
-  std::string key{space, '/'};
-  AppendBE(key, id);
-  return key;
-}
-// `space` is 'c' for the chunk itself, 'h' for its header index entry (same suffix).
-std::string ChunkKey(char space, SeriesId id, TimeNs start, uint64_t seq) {
-  std::string key = SeriesKey(space, id);
-  AppendBE(key, static_cast<uint64_t>(start) ^ (uint64_t{1} << 63));
-  AppendBE(key, seq);
-  return key;
-}
-TimeNs ReadTimeBE(std::string_view s) { return static_cast<TimeNs>(ReadBE(s) ^ (uint64_t{1} << 63)); }
+using internal::ChunkKey;
+using internal::EncodeIndexEntry;
+using internal::FromRocks;
+using internal::ReadBE;
+using internal::ReadTimeBE;
+using internal::SeriesKey;
 
 // Present once every chunk has its "h/" index entry (docs/format/tsdb.md); a store written
 // before the index existed gets one built at its first open.
@@ -52,15 +34,6 @@ std::string WalKey(SeriesId id, uint64_t seq) {
   return key;
 }
 
-Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return Status::Unavailable("history store is in use: " + s.ToString());
-  }
-  return Status::Internal("history store: " + s.ToString());
-}
-
-std::string AsString(const std::vector<uint8_t>& v) { return {v.begin(), v.end()}; }
 
 void PutString(std::vector<uint8_t>& out, std::string_view s) {
   internal::PutVarint(out, s.size());
@@ -134,65 +107,6 @@ bool DecodePoint(ByteReader& r, ValueType type, Point* p) {
 
 }  // namespace
 
-// What memory keeps of a sealed chunk: enough to select chunks for a range, count and size
-// them (the "h/" index entry), 40 bytes — a year of 1 Hz data is ~32k chunks per series.
-struct SeriesStore::ChunkRef {
-  TimeNs min_time = 0;
-  TimeNs max_time = 0;
-  uint32_t count = 0;
-  uint32_t bytes = 0;  // encoded size
-  std::unique_ptr<const SeriesChunk> unpersisted;  // set between an in-memory seal and Persist
-};
-
-namespace {
-
-// The "h/" index value: max time (i64 LE), point count (u32 LE), chunk size (u32 LE).
-std::string EncodeIndexEntry(TimeNs max_time, uint32_t count, uint32_t bytes) {
-  std::vector<uint8_t> out;
-  internal::PutFixed64(out, static_cast<uint64_t>(max_time));
-  internal::PutFixed32(out, count);
-  internal::PutFixed32(out, bytes);
-  return AsString(out);
-}
-
-}  // namespace
-
-struct SeriesStore::Series {
-  explicit Series(SeriesInfo i) : info(std::move(i)), head(info.spec.type) {}
-  SeriesInfo info;
-  HeadChunk head;
-  std::map<TimeNs, Value> out_of_order;  // older than the newest point; last write wins
-  std::map<uint64_t, ChunkRef> chunks;   // by chunk sequence: later wins on equal times
-  // Sums over `chunks` for Stats (kept up to date so /metrics costs O(series)); the min/max
-  // are meaningful only while chunks is non-empty.
-  uint64_t sealed_points = 0;
-  uint64_t sealed_bytes = 0;
-  TimeNs sealed_min = 0;
-  TimeNs sealed_max = 0;
-  uint64_t log_bytes = 0;  // sizes of the series' "w/" records
-  TimeNs newest_time = 0;  // the newest time ever written (the high-water mark)
-  bool has_points = false;
-  bool dirty = false;      // has unpersisted chunks
-
-  std::string Key(char space, uint64_t seq, const ChunkRef& ref) const {
-    return ChunkKey(space, info.id, ref.min_time, seq);
-  }
-  void AddChunk(uint64_t seq, ChunkRef ref) {
-    sealed_min = chunks.empty() ? ref.min_time : std::min(sealed_min, ref.min_time);
-    sealed_max = chunks.empty() ? ref.max_time : std::max(sealed_max, ref.max_time);
-    sealed_points += ref.count;
-    sealed_bytes += ref.bytes;
-    chunks.insert_or_assign(chunks.end(), seq, std::move(ref));  // seqs mostly arrive in order
-  }
-  // After removals: rebuilds the sums (the removing operations are O(chunks) anyway).
-  void Recount() {
-    std::map<uint64_t, ChunkRef> all = std::move(chunks);
-    chunks.clear();
-    sealed_points = sealed_bytes = 0;
-    for (auto& [seq, ref] : all) AddChunk(seq, std::move(ref));
-  }
-};
-
 SeriesStore::SeriesStore(std::unique_ptr<rocksdb::DB> db, SeriesStoreOptions options)
     : options_(options), db_(std::move(db)) {}
 SeriesStore::~SeriesStore() = default;
@@ -210,6 +124,7 @@ Result<std::unique_ptr<SeriesStore>> SeriesStore::Open(const std::string& dir, S
   DOPPEL_RETURN_IF_ERROR(store->LoadCatalog());
   DOPPEL_RETURN_IF_ERROR(store->EnsureChunkIndex());
   DOPPEL_RETURN_IF_ERROR(store->LoadChunks());
+  DOPPEL_RETURN_IF_ERROR(store->LoadRollupFloors());
   DOPPEL_RETURN_IF_ERROR(store->ReplayWal());
   return store;
 }
@@ -220,9 +135,8 @@ Status SeriesStore::LoadCatalog() {
     SeriesInfo info;
     info.id = ReadBE(it->key().ToStringView().substr(2));
     if (!DecodeSpec(it->value().ToStringView(), &info.spec)) return Status::Internal("corrupt series catalog entry");
-    by_key_[{info.spec.twin_id, info.spec.path}] = info.id;
     next_id_ = std::max(next_id_, info.id + 1);
-    series_[info.id] = std::make_unique<Series>(std::move(info));
+    AddSeries(std::move(info));
   }
   return FromRocks(it->status());
 }
@@ -315,7 +229,7 @@ Result<SeriesId> SeriesStore::CreateSeries(const SeriesSpec& spec) {
   if (spec.twin_id.empty() || spec.path.empty()) return Status::InvalidArgument("series needs a twin id and a path");
   std::lock_guard lock(mu_);
   SeriesId id = next_id_;
-  if (auto it = by_key_.find(std::pair(spec.twin_id, spec.path)); it != by_key_.end()) {
+  if (auto it = by_key_.find(SeriesKeyView(spec.twin_id, spec.path)); it != by_key_.end()) {
     id = it->second;
     const SeriesSpec& old = series_[id]->info.spec;
     if (old.type != spec.type) {
@@ -329,17 +243,28 @@ Result<SeriesId> SeriesStore::CreateSeries(const SeriesSpec& spec) {
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Put(wo, SeriesKey('s', id), EncodeSpec(spec))));
   if (id == next_id_) {
     ++next_id_;
-    by_key_[{spec.twin_id, spec.path}] = id;
-    series_[id] = std::make_unique<Series>(SeriesInfo{id, spec});
-  } else {
-    series_[id]->info.spec = spec;
+    AddSeries(SeriesInfo{id, spec});
+  } else {  // twin_id and path stay: by_key_ views them
+    SeriesSpec& old = series_[id]->info.spec;
+    old.model_id = spec.model_id;
+    old.unit = spec.unit;
+    old.semantic_type = spec.semantic_type;
   }
   return id;
 }
 
+// by_key_ views the Series' own twin_id and path (a Series never moves, and those two never
+// change): no second copy of every series' key.
+void SeriesStore::AddSeries(SeriesInfo info) {
+  const SeriesId id = info.id;
+  auto series = std::make_unique<Series>(std::move(info));
+  by_key_[SeriesKeyView(series->info.spec.twin_id, series->info.spec.path)] = id;
+  series_[id] = std::move(series);
+}
+
 Result<SeriesId> SeriesStore::Find(std::string_view twin_id, std::string_view path) const {
   std::lock_guard lock(mu_);
-  auto it = by_key_.find(std::pair(std::string(twin_id), std::string(path)));
+  auto it = by_key_.find(SeriesKeyView(twin_id, path));
   if (it == by_key_.end()) return Status::NotFound("unknown series " + std::string(twin_id) + "/" + std::string(path));
   return it->second;
 }
@@ -395,6 +320,7 @@ Status SeriesStore::WriteWal(const std::map<SeriesId, std::vector<const SeriesPo
   sizes.reserve(by_series.size());
   for (const auto& [id, list] : by_series) {
     std::vector<uint8_t> record;
+    record.reserve(10 + 17 * list.size());  // exact for numeric and bool points
     internal::PutVarint(record, list.size());
     for (const SeriesPoint* p : list) EncodePoint(record, p->time, p->value);
     batch.Put(WalKey(id, next_wal_seq_++), AsString(record));
@@ -497,6 +423,11 @@ Result<SeriesData> SeriesStore::Read(SeriesId id, TimeNs start, TimeNs end) cons
   std::lock_guard lock(mu_);
   const Series* s = Lookup(id);
   if (s == nullptr) return Status::NotFound("unknown series id " + std::to_string(id));
+  return ReadLocked(*s, start, end);
+}
+
+Result<SeriesData> SeriesStore::ReadLocked(const Series& series, TimeNs start, TimeNs end) const {
+  const Series* s = &series;
   SeriesData data;
   data.type = s->info.spec.type;
   for (const auto& [seq, ref] : s->chunks) {
@@ -550,109 +481,6 @@ Result<std::vector<std::optional<Point>>> SeriesStore::Last(std::span<const Seri
     out.push_back(std::move(p));
   }
   return out;
-}
-
-Result<size_t> SeriesStore::DropBefore(std::optional<SeriesId> id, TimeNs cutoff) {
-  std::lock_guard lock(mu_);
-  if (id && Lookup(*id) == nullptr) return Status::NotFound("unknown series id " + std::to_string(*id));
-  std::vector<std::pair<Series*, TimeNs>> selected;
-  for (auto& [sid, s] : series_) {
-    if (!id || sid == *id) selected.emplace_back(s.get(), cutoff);
-  }
-  return DropLocked(selected);
-}
-
-Result<size_t> SeriesStore::DropLocked(std::span<const std::pair<Series*, TimeNs>> cutoffs) {
-  std::vector<Series*> selected;
-  for (const auto& [s, cutoff] : cutoffs) selected.push_back(s);
-  DOPPEL_RETURN_IF_ERROR(Persist(selected));  // so no dropped chunk lives on in the log
-  rocksdb::WriteBatch batch;
-  std::vector<std::pair<Series*, uint64_t>> doomed;
-  for (const auto& [s, cutoff] : cutoffs) {
-    for (const auto& [seq, ref] : s->chunks) {
-      if (ref.max_time >= cutoff) continue;
-      batch.Delete(s->Key('c', seq, ref));
-      batch.Delete(s->Key('h', seq, ref));
-      doomed.emplace_back(s, seq);
-    }
-  }
-  if (doomed.empty()) return size_t{0};
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
-  for (auto [s, seq] : doomed) s->chunks.erase(seq);
-  for (const auto& [s, cutoff] : cutoffs) s->Recount();
-  return doomed.size();
-}
-
-namespace {
-
-// The keep of the most specific rule covering each kind of series (see RetentionRule).
-struct RetentionPlan {
-  std::map<std::pair<std::string, std::string>, TimeNs, std::less<>> by_series;
-  std::map<std::string, TimeNs, std::less<>> by_model;
-  std::optional<TimeNs> fallback;
-
-  std::optional<TimeNs> KeepFor(const SeriesSpec& spec) const {
-    if (auto it = by_series.find(std::pair(spec.twin_id, spec.path)); it != by_series.end()) return it->second;
-    if (auto it = by_model.find(spec.model_id); it != by_model.end() && !spec.model_id.empty()) return it->second;
-    return fallback;
-  }
-};
-
-Result<RetentionPlan> PlanRetention(std::span<const RetentionRule> rules) {
-  RetentionPlan plan;
-  for (const RetentionRule& r : rules) {
-    if (r.keep <= 0) return Status::InvalidArgument("retention keep must be positive");
-    if (r.twin_id.empty() != r.path.empty()) {
-      return Status::InvalidArgument("a series retention rule needs both twin_id and path");
-    }
-    bool fresh = true;
-    if (!r.twin_id.empty()) {
-      if (!r.model_id.empty()) return Status::InvalidArgument("a series retention rule names no model");
-      fresh = plan.by_series.emplace(std::pair(r.twin_id, r.path), r.keep).second;
-    } else if (!r.model_id.empty()) {
-      fresh = plan.by_model.emplace(r.model_id, r.keep).second;
-    } else {
-      fresh = !plan.fallback.has_value();
-      plan.fallback = r.keep;
-    }
-    if (!fresh) return Status::InvalidArgument("two retention rules cover the same series");
-  }
-  return plan;
-}
-
-// now - keep, saturating: a keep reaching before the start of time drops nothing.
-TimeNs Cutoff(TimeNs now, TimeNs keep) {
-  TimeNs cutoff;
-  return __builtin_sub_overflow(now, keep, &cutoff) ? std::numeric_limits<TimeNs>::min() : cutoff;
-}
-
-}  // namespace
-
-Result<size_t> SeriesStore::ApplyRetention(std::span<const RetentionRule> rules, TimeNs now) {
-  DOPPEL_ASSIGN_OR_RETURN(const RetentionPlan plan, PlanRetention(rules));
-  std::lock_guard lock(mu_);
-  std::vector<std::pair<Series*, TimeNs>> cutoffs;
-  for (auto& [id, s] : series_) {
-    const std::optional<TimeNs> keep = plan.KeepFor(s->info.spec);
-    if (!keep) continue;
-    const TimeNs cutoff = Cutoff(now, *keep);
-    // Skip series with nothing to drop so the Persist inside DropLocked stays small.
-    if (!s->chunks.empty() && s->sealed_min < cutoff) cutoffs.emplace_back(s.get(), cutoff);
-  }
-  return DropLocked(cutoffs);
-}
-
-// No lock: every acknowledged write is already in RocksDB (log records or chunks, each batch
-// atomic), and a RocksDB checkpoint is a consistent cut of it taken while writes go on.
-Status SeriesStore::Checkpoint(const std::string& dir) const {
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec)) return Status::AlreadyExists("checkpoint directory exists: " + dir);
-  rocksdb::Checkpoint* raw = nullptr;
-  DOPPEL_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw)));
-  const std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  return FromRocks(checkpoint->CreateCheckpoint(dir));
 }
 
 Status SeriesStore::Flush() {
@@ -741,55 +569,6 @@ Status SeriesStore::CompactGroup(const Series& s, const std::vector<uint64_t>& s
   }
   if (!head.empty()) seal();
   return Status::Ok();
-}
-
-SeriesStats SeriesStore::StatsOf(const Series& s) {
-  SeriesStats st;
-  st.chunks = s.chunks.size();
-  st.memory_points = s.head.count() + s.out_of_order.size();
-  st.points = s.sealed_points + st.memory_points;
-  st.disk_bytes = s.sealed_bytes + s.log_bytes;
-  auto widen = [&st](TimeNs lo, TimeNs hi) {
-    st.oldest = st.oldest ? std::min(*st.oldest, lo) : lo;
-    st.newest = st.newest ? std::max(*st.newest, hi) : hi;
-  };
-  if (!s.chunks.empty()) widen(s.sealed_min, s.sealed_max);
-  if (!s.head.empty()) widen(s.head.min_time(), s.head.last_time());
-  if (!s.out_of_order.empty()) widen(s.out_of_order.begin()->first, s.out_of_order.rbegin()->first);
-  return st;
-}
-
-Result<SeriesStats> SeriesStore::Stats(SeriesId id) const {
-  std::lock_guard lock(mu_);
-  const Series* s = Lookup(id);
-  if (s == nullptr) return Status::NotFound("unknown series id " + std::to_string(id));
-  return StatsOf(*s);
-}
-
-std::vector<std::pair<SeriesId, SeriesStats>> SeriesStore::AllStats() const {
-  std::lock_guard lock(mu_);
-  std::vector<std::pair<SeriesId, SeriesStats>> out;
-  out.reserve(series_.size());
-  for (const auto& [id, s] : series_) out.emplace_back(id, StatsOf(*s));
-  return out;
-}
-
-StoreStats SeriesStore::TotalStats() const {
-  StoreStats out;
-  {
-    std::lock_guard lock(mu_);
-    out.series = series_.size();
-    for (const auto& [id, s] : series_) {
-      const SeriesStats st = StatsOf(*s);
-      out.points += st.points;
-      out.chunks += st.chunks;
-      out.disk_bytes += st.disk_bytes;
-    }
-  }
-  // RocksDB's properties are thread-safe; a missing one leaves 0.
-  (void)db_->GetIntProperty("rocksdb.live-sst-files-size", &out.sst_bytes);
-  (void)db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &out.memtable_bytes);
-  return out;
 }
 
 }  // namespace doppel::tsdb

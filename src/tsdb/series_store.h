@@ -8,7 +8,8 @@
 //
 // Write path: each batch is first appended per series to a write-ahead key space ("w/") in one
 // synced RocksDB WriteBatch; only then is it applied to the in-memory head chunks, so an
-// acknowledged point survives kill -9 (reopen replays "w/" into the heads). A head seals at
+// acknowledged point survives kill -9 (reopen replays "w/" into the heads). Open reads the
+// chunk header index ("h/"), not the chunks: its cost follows the number of chunks. A head seals at
 // `max_head_points` points or when a point crosses a `partition` boundary; sealing writes the
 // chunk under "c/" and rewrites the series' "w/" records to just what is still in memory.
 //
@@ -17,6 +18,10 @@
 // out-of-order buffer that is merged at read time and sealed together with the head (as its
 // own, newer chunk). A duplicate timestamp always keeps the LAST value written. Chunks of a
 // series may therefore overlap in time; each has a sequence number and newer chunks win.
+//
+// Operations: Stats/AllStats/TotalStats for /metrics, ApplyRetention (per model or series,
+// optionally leaving 1 min / 1 h roll-ups that outlive the raw data; QueryRollup in query.h),
+// Checkpoint for consistent backups while serving.
 //
 // Thread-safety: every method may be called from any thread; one mutex serialises them all
 // (a deliberate first step: the plan is shard-per-core single-writer ownership, DESIGN.md).
@@ -45,10 +50,16 @@ struct SeriesStoreOptions {
   // fsync every Write before acknowledging. Default true: acknowledged points survive power
   // loss. false keeps them across a process crash (kill -9) only; for bulk loads and benches.
   bool sync = true;
-  // A head chunk seals at this many points. 1000 bounds the head (XOR-compressed in memory,
-  // ~6 KB for a noisy 0.01-resolution float signal) and the log rewrite at a seal, and
-  // amortises the ~90-byte chunk header to < 0.1 byte/point. Larger compresses slightly
-  // better but costs memory per series.
+  // A head chunk seals at this many points. The head holds doubles at the sensor's decimal
+  // resolution (internal::DoubleHeadEncoder): ~1.3 bytes/point in memory for a noisy
+  // 0.01-resolution signal (XOR took ~6). Measured with bench/tsdb_benchmark.cc on that signal:
+  //   max_head_points          250    500    1000   2000
+  //   sealed bytes/point       1.57   1.36   1.25   1.21   (BM_SealChunk, header included)
+  //   heap per active series: ~1.7 KB at 500 points in the head, ~2.5 KB just before a seal
+  //   with 1000 (BM_MemoryPerSeries; ~5.2 KB at 500 points before the decimal head).
+  // 1000 keeps disk under 1.5 bytes/point with a margin, bounds the log rewrite at a seal,
+  // and keeps the in-memory chunk index (~90 bytes per sealed chunk) half of what 500 needs;
+  // the average head is half full, so the steady state stays under 2 KB per series.
   uint32_t max_head_points = 1000;
   // Time partition: a head chunk never spans two partitions (aligned to the epoch), so whole
   // chunks can be dropped by retention. Default 2 h, as in Gorilla.
@@ -105,6 +116,34 @@ struct RetentionRule {
   TimeNs keep = 0;  // raw chunks whose newest point is older than now - keep are dropped; > 0
   std::string twin_id;
   std::string path;
+  // 0 (the default): raw data is dropped without a trace. > 0 (and >= keep): before a numeric
+  // series' raw chunks are dropped, 1 min and 1 h roll-ups of all its data up to the end of
+  // the hour holding the newest dropped point are written (from the merged raw data, so late
+  // points and duplicates count once, last write winning), and roll-up rows whose bucket ended
+  // more than keep_rollups before now are deleted. See QueryRollup (query.h).
+  TimeNs keep_rollups = 0;
+};
+
+// Roll-up levels and their bucket widths (aligned to the epoch).
+enum class RollupLevel : uint8_t { kMinute = 0, kHour = 1 };
+inline constexpr TimeNs RollupStep(RollupLevel level) {
+  return (level == RollupLevel::kMinute ? 60 : 3600) * TimeNs{1'000'000'000};
+}
+
+// One roll-up bucket: count, sum, min and max of the points in [start, start + step); avg is
+// sum / count.
+struct RollupRow {
+  TimeNs start = 0;
+  uint64_t count = 0;
+  double sum = 0, min = 0, max = 0;
+  bool operator==(const RollupRow&) const = default;
+};
+
+// A series' roll-ups over a range: `rows` cover time before `floor` (the point up to which
+// roll-ups were written; nullopt if never); after it, the raw data still answers.
+struct RollupData {
+  std::optional<TimeNs> floor;
+  std::vector<RollupRow> rows;
 };
 
 struct SeriesPoint {
@@ -125,7 +164,8 @@ struct SeriesData {
 
 class SeriesStore {
  public:
-  // Opens (creating if needed) the store under `dir` and replays the write-ahead records.
+  // Opens (creating if needed) the store under `dir` and replays the write-ahead records. Reads
+  // the chunk header index, not the chunks (a store from before the index gets it built once).
   // Errors: InvalidArgument for options <= 0; Unavailable if another process (or another
   // SeriesStore in this one) holds `dir`; Internal for I/O errors or corruption.
   static Result<std::unique_ptr<SeriesStore>> Open(const std::string& dir, SeriesStoreOptions options = {});
@@ -159,10 +199,16 @@ class SeriesStore {
 
   // Applies retention rules at time `now` (a caller's clock: the store never reads one): for
   // each series, the most specific rule covering it (see RetentionRule) drops its sealed
-  // chunks whose newest point is older than now - keep (whole chunks, as DropBefore). Returns
-  // the number of chunks deleted. Errors: InvalidArgument for keep <= 0, a rule with only one
-  // of twin_id/path, or two rules covering the same thing; Internal.
+  // chunks whose newest point is older than now - keep (whole chunks, as DropBefore), writing
+  // roll-ups first and expiring old roll-up rows where the rule has keep_rollups. Returns the
+  // number of chunks deleted. Errors: InvalidArgument for keep <= 0, keep_rollups < 0 or
+  // between 0 and keep, a rule with only one of twin_id/path or with a model and a series, or
+  // two rules covering the same thing; Internal.
   Result<size_t> ApplyRetention(std::span<const RetentionRule> rules, TimeNs now);
+
+  // The roll-up rows of `level` whose bucket overlaps [start, end), oldest first, and the
+  // series' roll-up floor. Errors: NotFound, Internal.
+  Result<RollupData> ReadRollups(SeriesId id, RollupLevel level, TimeNs start, TimeNs end) const;
 
   // Writes a consistent copy of the store to `dir` (which must not exist; it is created, on
   // the same filesystem as the store for hard links to work) while writes go on: the copy
@@ -193,6 +239,9 @@ class SeriesStore {
   struct ChunkRef;
   SeriesStore(std::unique_ptr<rocksdb::DB> db, SeriesStoreOptions options);
 
+  using SeriesKeyView = std::pair<std::string_view, std::string_view>;  // (twin_id, path)
+
+  void AddSeries(SeriesInfo info);
   Status LoadCatalog();
   Status EnsureChunkIndex();
   Status LoadChunks();
@@ -204,7 +253,11 @@ class SeriesStore {
   Status Persist(std::span<Series* const> series);
   Status WriteWal(const std::map<SeriesId, std::vector<const SeriesPoint*>>& by_series);
   Result<SeriesChunk> LoadChunk(const Series& s, uint64_t seq, const ChunkRef& ref) const;
-  Result<size_t> DropLocked(std::span<const std::pair<Series*, TimeNs>> cutoffs);
+  struct DropPlan;
+  Result<size_t> DropLocked(std::span<const DropPlan> plans);
+  Status LoadRollupFloors();
+  Result<SeriesData> ReadLocked(const Series& s, TimeNs start, TimeNs end) const;
+  Status StageRollups(Series& s, TimeNs new_floor, rocksdb::WriteBatch& batch);
   static SeriesStats StatsOf(const Series& s);
   Status CompactGroup(const Series& s, const std::vector<uint64_t>& seqs, rocksdb::WriteBatch& batch,
                       std::vector<std::pair<uint64_t, ChunkRef>>* fresh);
@@ -217,7 +270,7 @@ class SeriesStore {
   mutable std::mutex mu_;
   // Guarded by mu_.
   std::map<SeriesId, std::unique_ptr<Series>> series_;
-  std::map<std::pair<std::string, std::string>, SeriesId, std::less<>> by_key_;
+  std::map<SeriesKeyView, SeriesId> by_key_;  // views into the Series' spec
   SeriesId next_id_ = 1;
   uint64_t next_chunk_seq_ = 1;
   uint64_t next_wal_seq_ = 1;

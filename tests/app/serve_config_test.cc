@@ -103,6 +103,34 @@ TEST_F(ServeConfigTest, AbsoluteDataDirIsKeptAsWritten) {
   EXPECT_EQ(loaded->data_dir, "/srv/doppel");
 }
 
+TEST_F(ServeConfigTest, ReadsRetentionRules) {
+  std::string path = WriteFile("serve.json", R"({"retentionIntervalSeconds": 60, "retention": [
+      {"keep": "400d"}, {"model": "dtmi:example:Pump;1", "keep": "30d"},
+      {"twin": "pump-7", "path": "vibration", "keep": "12h"}]})");
+  auto loaded = LoadServeConfig(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->retention_interval, std::chrono::seconds(60));
+  ASSERT_EQ(loaded->retention.size(), 3u);
+  constexpr int64_t kDay = int64_t{86400} * 1'000'000'000;
+  EXPECT_EQ(loaded->retention[0].keep, 400 * kDay);
+  EXPECT_TRUE(loaded->retention[0].model_id.empty());
+  EXPECT_EQ(loaded->retention[1].model_id, "dtmi:example:Pump;1");
+  EXPECT_EQ(loaded->retention[1].keep, 30 * kDay);
+  EXPECT_EQ(loaded->retention[2].twin_id, "pump-7");
+  EXPECT_EQ(loaded->retention[2].path, "vibration");
+  EXPECT_EQ(loaded->retention[2].keep, kDay / 2);
+}
+
+TEST_F(ServeConfigTest, BadRetentionRulesAreRefusedAndNamed) {
+  EXPECT_TRUE(Contains(ExpectRefused(R"({"retention": {"keep": "1d"}})", "retention"), "list of rules"));
+  EXPECT_TRUE(Contains(ExpectRefused(R"({"retention": [{"model": "m"}]})", "retention[0]"), "needs \"keep\""));
+  EXPECT_TRUE(Contains(ExpectRefused(R"({"retention": [{"keep": "soon"}]})", "retention[0].keep"), "duration"));
+  EXPECT_TRUE(Contains(ExpectRefused(R"({"retention": [{"keep": 30}]})", "retention[0].keep"), "duration"));
+  ExpectRefused(R"({"retention": [{"keep": "1d"}, {"twin": "a", "keep": "1d"}]})", "retention[1]");
+  ExpectRefused(R"({"retention": [{"keep": "1d", "modle": "m"}]})", "retention[0].modle");
+  ExpectRefused(R"({"retentionIntervalSeconds": 0})", "retentionIntervalSeconds");
+}
+
 TEST_F(ServeConfigTest, UnknownKeyIsRefusedAndNamed) {
   std::string message = ExpectRefused(R"({"listen": ":80", "theads": 4})", "theads");
   EXPECT_TRUE(Contains(message, "unknown key")) << message;

@@ -6,12 +6,14 @@
 // that survive a round trip: written back as line protocol (every name escaped, every
 // timestamp explicit) and parsed again, they come back identical. Parsed again in seconds
 // precision, every explicit timestamp scales by 1e9 or the body is refused as out of range.
+// An input that looks like a float token must parse to strtod's double, bit for bit.
 // Gunzip: inflates within its limit or refuses with InvalidArgument / PayloadTooLarge.
 #include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -182,6 +184,22 @@ void CheckSecondsPrecision(std::string_view body, const LineProtocolOptions& ns_
   }
 }
 
+// The input as one float token (when it looks like one): what parses must be strtod's double,
+// bit for bit (the parser has its own fast path for short decimals).
+void CheckFloatToken(std::string_view data) {
+  if (data.empty() || data.size() > 40 ||
+      data.find_first_not_of("0123456789.+-eE") != std::string_view::npos) {
+    return;
+  }
+  const std::string token(data);
+  std::vector<Reading> out;
+  if (!doppel::ingest::ParseLineProtocol("m x=" + token, {}, out).ok()) return;
+  FUZZ_CHECK(out.size() == 1 && std::holds_alternative<double>(out[0].value), token);
+  const double expected = std::strtod(token.c_str(), nullptr);
+  FUZZ_CHECK(std::bit_cast<uint64_t>(std::get<double>(out[0].value)) == std::bit_cast<uint64_t>(expected),
+             token);
+}
+
 void CheckGunzip(std::string_view data) {
   constexpr std::size_t kLimit = 4096;
   auto inflated = doppel::ingest::Gunzip(data, kLimit);
@@ -211,6 +229,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     CheckError(status, body, out);
   }
+  CheckFloatToken(body);
   CheckGunzip(body);
   return 0;
 }

@@ -1,7 +1,8 @@
 // A twin graph (in memory) and a SeriesStore (in a temp dir) for history tests.
 //
 // Models: Sensor (telemetry temperature, pressure: double; count: integer; status: string;
-// property line: string), SmartSensor extends Sensor, and Pump (unrelated).
+// property line: string), SmartSensor extends Sensor, Pump (unrelated) and Line (relationship
+// "contains", any target).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -24,6 +25,7 @@ namespace doppel::history::testing {
 inline constexpr char kSensor[] = "dtmi:test:Sensor;1";
 inline constexpr char kSmartSensor[] = "dtmi:test:SmartSensor;1";
 inline constexpr char kPump[] = "dtmi:test:Pump;1";
+inline constexpr char kLine[] = "dtmi:test:Line;1";
 
 inline std::vector<json::value> TestModels() {
   auto parsed = ParseJson(R"([
@@ -40,7 +42,9 @@ inline std::vector<json::value> TestModels() {
      "extends": "dtmi:test:Sensor;1",
      "contents": [{"@type": "Telemetry", "name": "humidity", "schema": "double"}]},
     {"@context": "dtmi:dtdl:context;2", "@id": "dtmi:test:Pump;1", "@type": "Interface",
-     "contents": [{"@type": "Telemetry", "name": "flow", "schema": "double"}]}
+     "contents": [{"@type": "Telemetry", "name": "flow", "schema": "double"}]},
+    {"@context": "dtmi:dtdl:context;2", "@id": "dtmi:test:Line;1", "@type": "Interface",
+     "contents": [{"@type": "Relationship", "name": "contains"}]}
   ])");
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   std::vector<json::value> out;
@@ -56,8 +60,8 @@ class HistoryTest : public ::testing::Test {
     OpenStore();
   }
 
-  void OpenStore(tsdb::SeriesStoreOptions options = {.sync = false, .max_head_points = 16,
-                                                      .partition = 1'000'000}) {
+  void OpenStore(tsdb::SeriesStoreOptions options = {
+                     .sync = false, .max_head_points = 16, .partition = 1'000'000}) {
     store_.reset();
     auto store = tsdb::SeriesStore::Open(dir_.path(), options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -73,8 +77,16 @@ class HistoryTest : public ::testing::Test {
     ASSERT_TRUE(put.ok()) << put.status().ToString();
   }
 
+  void Relate(const std::string& source, const std::string& target,
+              const std::string& name = "contains") {
+    json::object rel{{"$targetId", target}, {"$relationshipName", name}};
+    auto put = graph_.PutRelationship(source, source + "-" + name + "-" + target, rel, {});
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+  }
+
   tsdb::SeriesId Series(const std::string& twin, const std::string& path,
-                        tsdb::ValueType type = tsdb::ValueType::kDouble, const std::string& model = "") {
+                        tsdb::ValueType type = tsdb::ValueType::kDouble,
+                        const std::string& model = "") {
     std::string m = model;
     if (m.empty()) {
       m = graph_.Read([&](const twin::GraphState& s) {
@@ -109,7 +121,8 @@ class HistoryTest : public ::testing::Test {
 // "twin/path" of each series of a result, in order.
 inline std::vector<std::string> Names(const HistoryResult& r) {
   std::vector<std::string> out;
-  for (const SeriesResult& s : r.series) out.push_back(s.info.spec.twin_id + "/" + s.info.spec.path);
+  for (const SeriesResult& s : r.series)
+    out.push_back(s.info.spec.twin_id + "/" + s.info.spec.path);
   return out;
 }
 

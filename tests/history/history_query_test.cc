@@ -33,7 +33,8 @@ class HistoryQueryTest : public HistoryTest {
     r.start = start, r.end = end;
     return r;
   }
-  HistoryRequest Agg(TimeNs step, std::vector<Aggregation> aggs, TimeNs start = 0, TimeNs end = 1'000'000) {
+  HistoryRequest Agg(TimeNs step, std::vector<Aggregation> aggs, TimeNs start = 0,
+                     TimeNs end = 1'000'000) {
     HistoryRequest r = Raw(start, end);
     r.mode = Mode::kAggregate;
     r.step = step;
@@ -49,8 +50,8 @@ TEST_F(HistoryQueryTest, ModelSelectsTwinsOfDerivedModelsToo) {
   r.model = kSensor;
   auto got = Run(r);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_THAT(Names(*got), ElementsAre("s1/status", "s1/temperature", "s2/humidity", "s2/temperature",
-                                       "s3/temperature"));
+  EXPECT_THAT(Names(*got), ElementsAre("s1/status", "s1/temperature", "s2/humidity",
+                                       "s2/temperature", "s3/temperature"));
   r.model = kSmartSensor;
   got = Run(r);
   ASSERT_TRUE(got.ok());
@@ -65,7 +66,8 @@ TEST_F(HistoryQueryTest, ModelAlsoSelectsSeriesRecordedUnderIt) {
   r.paths = {"temperature"};
   auto got = Run(r);
   ASSERT_TRUE(got.ok());
-  EXPECT_THAT(Names(*got), ElementsAre("gone/temperature", "s1/temperature", "s2/temperature", "s3/temperature"));
+  EXPECT_THAT(Names(*got), ElementsAre("gone/temperature", "s1/temperature", "s2/temperature",
+                                       "s3/temperature"));
 }
 
 TEST_F(HistoryQueryTest, UnknownModelIsNotFound) {
@@ -188,7 +190,8 @@ TEST_F(HistoryQueryTest, AggregateOfNamedStringSeriesIsInvalidButImplicitOnesAre
 
 TEST_F(HistoryQueryTest, BucketBoundariesAreEpochAlignedAndHalfOpen) {
   Write(t1_, {{-1, 1.0}, {0, 2.0}, {9, 3.0}, {10, 4.0}, {19, 5.0}, {20, 6.0}});
-  HistoryRequest r = Agg(10, {Aggregation::kCount, Aggregation::kFirst, Aggregation::kLast}, -10, 20);
+  HistoryRequest r =
+      Agg(10, {Aggregation::kCount, Aggregation::kFirst, Aggregation::kLast}, -10, 20);
   r.series = {{"s1", "temperature"}};
   auto got = Run(r);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -242,8 +245,8 @@ TEST_F(HistoryQueryTest, GroupByPropertyMergesSeriesPerValueAndPath) {
   Write(t1_, {{1, 10.0}, {12, 30.0}});
   Write(t3_, {{1, 20.0}, {3, 40.0}});
   Write(t2_, {{2, 5.0}});
-  HistoryRequest r = Agg(10, {Aggregation::kCount, Aggregation::kAvg, Aggregation::kFirst, Aggregation::kLast,
-                              Aggregation::kStddev, Aggregation::kP50});
+  HistoryRequest r = Agg(10, {Aggregation::kCount, Aggregation::kAvg, Aggregation::kFirst,
+                              Aggregation::kLast, Aggregation::kStddev, Aggregation::kP50});
   r.model = kSensor;
   r.paths = {"temperature"};
   r.group_by = {GroupBy::Kind::kProperty, "line"};
@@ -259,8 +262,10 @@ TEST_F(HistoryQueryTest, GroupByPropertyMergesSeriesPerValueAndPath) {
   EXPECT_EQ(a.buckets[0].first, 10.0);  // t=1 in s1 and s3: the first series in order is first
   EXPECT_EQ(a.buckets[0].last, 40.0);
   EXPECT_EQ(a.buckets[0].p50, 20.0);
-  EXPECT_NEAR(a.buckets[0].stddev, std::sqrt(((10 - 70.0 / 3) * (10 - 70.0 / 3) + (20 - 70.0 / 3) * (20 - 70.0 / 3) +
-                                              (40 - 70.0 / 3) * (40 - 70.0 / 3)) / 3),
+  EXPECT_NEAR(a.buckets[0].stddev,
+              std::sqrt(((10 - 70.0 / 3) * (10 - 70.0 / 3) + (20 - 70.0 / 3) * (20 - 70.0 / 3) +
+                         (40 - 70.0 / 3) * (40 - 70.0 / 3)) /
+                        3),
               1e-9);
   EXPECT_EQ(a.buckets[1].count, 1u);
   EXPECT_EQ(got->groups[1].value, json::value("B"));
@@ -272,6 +277,37 @@ TEST_F(HistoryQueryTest, GroupByPropertyMergesSeriesPerValueAndPath) {
   EXPECT_EQ(merged->groups[0].buckets[0].sum, 70.0);
   EXPECT_EQ(merged->groups[0].buckets[0].min, 10.0);
   EXPECT_NEAR(merged->groups[0].buckets[0].stddev, a.buckets[0].stddev, 1e-9);
+}
+
+TEST_F(HistoryQueryTest, GroupByRelationshipMergesPerParentTwin) {
+  PutTwin("line-1", kLine);
+  PutTwin("line-2", kLine);
+  Relate("line-1", "s1");
+  Relate("line-1", "s2");
+  Relate("line-2", "s2");  // s2 is on both lines: counted in each
+  Write(t1_, {{1, 10.0}});
+  Write(t2_, {{2, 20.0}});
+  Write(t3_, {{3, 40.0}});  // s3 is on no line
+  HistoryRequest r = Agg(100, {Aggregation::kCount, Aggregation::kSum});
+  r.model = kSensor;
+  r.paths = {"temperature"};
+  r.group_by = {GroupBy::Kind::kRelationship, "contains"};
+  auto got = Run(r);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->groups.size(), 3u);
+  EXPECT_EQ(got->groups[0].value, json::value("line-1"));
+  EXPECT_THAT(got->groups[0].twins, ElementsAre("s1", "s2"));
+  EXPECT_EQ(got->groups[0].buckets.at(0).sum, 30.0);
+  EXPECT_EQ(got->groups[1].value, json::value("line-2"));
+  EXPECT_EQ(got->groups[1].buckets.at(0).sum, 20.0);
+  EXPECT_TRUE(got->groups[2].value.is_null());
+  EXPECT_THAT(got->groups[2].twins, ElementsAre("s3"));
+  // Only relationships of that name count.
+  r.group_by.name = "feeds";
+  got = Run(r);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->groups.size(), 1u);
+  EXPECT_EQ(got->groups[0].buckets.at(0).count, 3u);
 }
 
 TEST_F(HistoryQueryTest, SeriesLimitIsPayloadTooLargeWithAdvice) {
@@ -351,7 +387,8 @@ TEST(AggregationNames, RoundTrip) {
   }
   auto bad = ParseAggregation("median");
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(bad.status().message(), HasSubstr("unknown aggregation 'median'; expected one of count, sum"));
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("unknown aggregation 'median'; expected one of count, sum"));
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ struct RefTwin {
 // The reference: every series as a map time → value (last write wins by construction).
 struct Reference {
   std::vector<RefTwin> twins;
+  std::map<std::string, std::set<std::string>> parents;  // twin → sources of "contains"
   std::map<Key, std::pair<tsdb::ValueType, std::map<TimeNs, Value>>> series;
 
   const RefTwin& Twin(const std::string& id) const {
@@ -62,11 +63,15 @@ tsdb::Bucket RefBucket(TimeNs start, std::vector<std::tuple<TimeNs, int, double>
   return b;
 }
 
-TimeNs FloorDivRef(TimeNs a, TimeNs b) { return static_cast<TimeNs>(std::floor(static_cast<double>(a) / b)); }
+TimeNs FloorDivRef(TimeNs a, TimeNs b) {
+  return static_cast<TimeNs>(std::floor(static_cast<double>(a) / b));
+}
 
 class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<uint32_t> {
  protected:
   void Populate(std::mt19937& rng) {
+    PutTwin("line-1", kLine);
+    PutTwin("line-2", kLine);
     const std::vector<std::string> models = {kSensor, kSmartSensor, kPump};
     const std::vector<std::string> lines = {"", "A", "B", "A,\"x\""};
     for (int i = 0; i < 9; ++i) {
@@ -84,20 +89,30 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
                  {"status", tsdb::ValueType::kString}};
         if (t.model == kSmartSensor) paths.push_back({"humidity", tsdb::ValueType::kDouble});
       }
+      for (const char* line : {"line-1", "line-2"}) {
+        if (rng() % 3 == 0) ref_.parents[t.id].insert(line);
+      }
       for (const auto& [path, type] : paths) {
         if (rng() % 5 == 0) continue;  // not every telemetry has history
         ids_[{t.id, path}] = Series(t.id, path, type);
         ref_.series[{t.id, path}].first = type;
       }
     }
+    for (const auto& [twin, parents] : ref_.parents) {
+      for (const std::string& line : parents) Relate(line, twin);
+    }
   }
 
   Value RandomValue(std::mt19937& rng, tsdb::ValueType type) {
     switch (type) {
-      case tsdb::ValueType::kDouble: return static_cast<double>(static_cast<int>(rng() % 2001) - 1000) / 8.0;
-      case tsdb::ValueType::kInt64: return static_cast<int64_t>(rng() % 100) - 50;
-      case tsdb::ValueType::kBool: return rng() % 2 == 0;
-      case tsdb::ValueType::kString: return std::string(rng() % 2 ? "ok" : "a,\"b\"");
+      case tsdb::ValueType::kDouble:
+        return static_cast<double>(static_cast<int>(rng() % 2001) - 1000) / 8.0;
+      case tsdb::ValueType::kInt64:
+        return static_cast<int64_t>(rng() % 100) - 50;
+      case tsdb::ValueType::kBool:
+        return rng() % 2 == 0;
+      case tsdb::ValueType::kString:
+        return std::string(rng() % 2 ? "ok" : "a,\"b\"");
     }
     return 0.0;
   }
@@ -116,7 +131,8 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
         const Key& key = keys[rng() % keys.size()];
         auto& [type, points] = ref_.series[key];
         TimeNs t = static_cast<TimeNs>(rng() % kSpan);
-        if (!points.empty() && rng() % 4 == 0) t = std::next(points.begin(), rng() % points.size())->first;
+        if (!points.empty() && rng() % 4 == 0)
+          t = std::next(points.begin(), rng() % points.size())->first;
         Value v = RandomValue(rng, type);
         batch.push_back({ids_[key], t, v});
         points[t] = v;  // applied in batch order: a later point in the batch wins
@@ -142,10 +158,14 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
       }
     }
     if (selectors & 4) r.model = rng() % 2 ? kSensor : kSmartSensor;
-    if (selectors & 8) r.query = rng() % 2 ? "SELECT T FROM DIGITALTWINS T WHERE T.line = 'A'" : "SELECT * FROM DIGITALTWINS WHERE IS_OF_MODEL('dtmi:test:Pump;1')";
-    if (r.series.empty() && r.twins.empty() && r.model.empty() && r.query.empty()) r.model = kSensor;
+    if (selectors & 8)
+      r.query = rng() % 2 ? "SELECT T FROM DIGITALTWINS T WHERE T.line = 'A'"
+                          : "SELECT * FROM DIGITALTWINS WHERE IS_OF_MODEL('dtmi:test:Pump;1')";
+    if (r.series.empty() && r.twins.empty() && r.model.empty() && r.query.empty())
+      r.model = kSensor;
     if (rng() % 2 == 0) {
-      const std::vector<std::string> all = {"temperature", "pressure", "count", "humidity", "flow", "status"};
+      const std::vector<std::string> all = {"temperature", "pressure", "count",
+                                            "humidity",    "flow",     "status"};
       for (const std::string& p : all) {
         if (rng() % 2 == 0) r.paths.push_back(p);
       }
@@ -164,9 +184,10 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
       for (std::size_t a = 0; a < kAggregationCount; ++a) {
         if (rng() % 3 == 0) r.aggregations.push_back(static_cast<Aggregation>(a));
       }
-      const int g = static_cast<int>(rng() % 3);
+      const int g = static_cast<int>(rng() % 4);
       if (g == 1) r.group_by.kind = GroupBy::Kind::kTwin;
       if (g == 2) r.group_by = {GroupBy::Kind::kProperty, "line"};
+      if (g == 3) r.group_by = {GroupBy::Kind::kRelationship, "contains"};
     } else if (rng() % 2) {
       r.group_by.kind = GroupBy::Kind::kTwin;
     }
@@ -179,8 +200,11 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
     for (const SeriesKey& k : r.series) sel[{k.twin, k.path}] = true;
     std::set<std::string> twins(r.twins.begin(), r.twins.end());
     for (const RefTwin& t : ref_.twins) {
-      if (!r.model.empty() && (t.model == r.model || (r.model == kSensor && t.model == kSmartSensor))) twins.insert(t.id);
-      if (r.query == "SELECT T FROM DIGITALTWINS T WHERE T.line = 'A'" && t.line == "A") twins.insert(t.id);
+      if (!r.model.empty() &&
+          (t.model == r.model || (r.model == kSensor && t.model == kSmartSensor)))
+        twins.insert(t.id);
+      if (r.query == "SELECT T FROM DIGITALTWINS T WHERE T.line = 'A'" && t.line == "A")
+        twins.insert(t.id);
       if (r.query.find("Pump") != std::string::npos && t.model == kPump) twins.insert(t.id);
     }
     for (const auto& [key, s] : ref_.series) {
@@ -204,7 +228,8 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
   std::vector<std::pair<TimeNs, Value>> RefPoints(const Key& key, TimeNs start, TimeNs end) {
     std::vector<std::pair<TimeNs, Value>> out;
     const auto& points = ref_.series[key].second;
-    for (auto it = points.lower_bound(start); it != points.end() && it->first < end; ++it) out.push_back(*it);
+    for (auto it = points.lower_bound(start); it != points.end() && it->first < end; ++it)
+      out.push_back(*it);
     return out;
   }
 
@@ -227,11 +252,13 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
     for (std::size_t i = 0; i < got.size(); ++i) {
       ASSERT_EQ(got[i].start, want[i].start) << where;
       ASSERT_EQ(got[i].count, want[i].count) << where << " bucket " << got[i].start;
-      std::vector<Aggregation> aggs = r.aggregations.empty() ? std::vector{Aggregation::kAvg} : r.aggregations;
+      std::vector<Aggregation> aggs =
+          r.aggregations.empty() ? std::vector{Aggregation::kAvg} : r.aggregations;
       for (Aggregation a : aggs) {
         const double g = AggregationValue(got[i], a), w = AggregationValue(want[i], a);
         // stddev merges chunk moments (Chan et al.): rounding differs from the two-pass reference.
-        const double tolerance = (a == Aggregation::kStddev ? 1e-6 : 1e-9) * std::max(1.0, std::abs(w));
+        const double tolerance =
+            (a == Aggregation::kStddev ? 1e-6 : 1e-9) * std::max(1.0, std::abs(w));
         EXPECT_NEAR(g, w, tolerance)
             << where << " bucket " << got[i].start << " " << AggregationName(a);
       }
@@ -250,7 +277,7 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
     }
     ASSERT_TRUE(got.ok()) << where << ": " << got.status().ToString();
     ++checked_;
-    if (r.group_by.kind == GroupBy::Kind::kProperty) return CheckGroups(*got, sel, r, where);
+    if (r.group_by.merges()) return CheckGroups(*got, sel, r, where);
     std::vector<Key> keys;
     for (const auto& [key, named] : sel) keys.push_back(key);
     ASSERT_EQ(got->series.size(), keys.size()) << where;
@@ -261,7 +288,8 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
       if (r.mode == Mode::kLast) {
         ASSERT_EQ(s.last.has_value(), !points.empty()) << where;
         if (s.last) {
-          EXPECT_EQ(*s.last, (tsdb::Point{points.rbegin()->first, points.rbegin()->second})) << where;
+          EXPECT_EQ(*s.last, (tsdb::Point{points.rbegin()->first, points.rbegin()->second}))
+              << where;
         }
       } else if (r.mode == Mode::kRaw) {
         auto want = RefPoints(keys[i], *r.start, *r.end);
@@ -271,7 +299,8 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
         }
         points_compared_ += want.size();
       } else {
-        ExpectBuckets(s.buckets, RefBuckets({keys[i]}, r), r, where + " " + keys[i].first + "/" + keys[i].second);
+        ExpectBuckets(s.buckets, RefBuckets({keys[i]}, r), r,
+                      where + " " + keys[i].first + "/" + keys[i].second);
       }
     }
     // The formatted answer is well-formed JSON with one entry per series (or per twin).
@@ -280,16 +309,25 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
     std::set<std::string> twins;
     for (const Key& k : keys) twins.insert(k.first);
     const bool by_twin = r.group_by.kind == GroupBy::Kind::kTwin;
-    EXPECT_EQ(json->at(by_twin ? "twins" : "series").as_array().size(), by_twin ? twins.size() : keys.size()) << where;
+    EXPECT_EQ(json->at(by_twin ? "twins" : "series").as_array().size(),
+              by_twin ? twins.size() : keys.size())
+        << where;
   }
 
-  void CheckGroups(const HistoryResult& got, const std::map<Key, bool>& sel, const HistoryRequest& r,
-                   const std::string& where) {
-    // (line value or "\x01" for absent, path) → member keys in (twin, path) order.
+  void CheckGroups(const HistoryResult& got, const std::map<Key, bool>& sel,
+                   const HistoryRequest& r, const std::string& where) {
+    // (line property or parent line, "\x01" for absent; path) → member keys in (twin, path) order.
     std::map<std::pair<std::string, std::string>, std::vector<Key>> groups;
     for (const auto& [key, named] : sel) {
-      const std::string& line = ref_.Twin(key.first).line;
-      groups[{line.empty() ? "\x01" : line, key.second}].push_back(key);
+      std::set<std::string> values;
+      if (r.group_by.kind == GroupBy::Kind::kProperty) {
+        values.insert(ref_.Twin(key.first).line);
+      } else {
+        values = ref_.parents[key.first];
+      }
+      if (values.empty()) values.insert("");
+      for (const std::string& v : values)
+        groups[{v.empty() ? "\x01" : v, key.second}].push_back(key);
     }
     ASSERT_EQ(got.groups.size(), groups.size()) << where;
     for (const PropertyGroup& g : got.groups) {
@@ -297,8 +335,10 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
       auto it = groups.find({line, g.path});
       ASSERT_NE(it, groups.end()) << where << " unexpected group " << line << "/" << g.path;
       ASSERT_EQ(g.members.size(), it->second.size()) << where;
-      ExpectBuckets(g.buckets, RefBuckets(it->second, r), r, where + " group " + line + "/" + g.path);
+      ExpectBuckets(g.buckets, RefBuckets(it->second, r), r,
+                    where + " group " + line + "/" + g.path);
       ++groups_compared_;
+      if (r.group_by.kind == GroupBy::Kind::kRelationship) ++relationship_groups_compared_;
     }
   }
 
@@ -307,6 +347,7 @@ class ReferenceTest : public HistoryTest, public ::testing::WithParamInterface<u
   int checked_ = 0;
   std::size_t points_compared_ = 0;
   int groups_compared_ = 0;
+  int relationship_groups_compared_ = 0;
 };
 
 TEST_P(ReferenceTest, RandomQueriesMatchTheReference) {
@@ -326,9 +367,11 @@ TEST_P(ReferenceTest, RandomQueriesMatchTheReference) {
   EXPECT_GT(checked_, 200);
   EXPECT_GT(points_compared_, 1000u);
   EXPECT_GT(groups_compared_, 10);
+  EXPECT_GT(relationship_groups_compared_, 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, ReferenceTest, ::testing::Values(1u, 2u, 3u, 42u, 20261125u, 7777u));
+INSTANTIATE_TEST_SUITE_P(Seeds, ReferenceTest,
+                         ::testing::Values(1u, 2u, 3u, 42u, 20261125u, 7777u));
 
 }  // namespace
 }  // namespace doppel::history::testing

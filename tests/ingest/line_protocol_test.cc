@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdlib>
+#include <random>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -128,6 +131,7 @@ TEST(LineProtocolTest, BlankLinesCommentsCrlfAndTrailingWhitespaceAreFine) {
 }
 
 TEST(LineProtocolTest, EmptyBodyYieldsNothing) {
+  EXPECT_TRUE(Parse(std::string_view()).empty());
   EXPECT_TRUE(Parse("").empty());
   EXPECT_TRUE(Parse("\n\n# only comments\n").empty());
 }
@@ -161,6 +165,32 @@ TEST(LineProtocolTest, Floats) {
   Value zero = ValueOf("m x=-0");
   ASSERT_TRUE(std::holds_alternative<double>(zero));
   EXPECT_TRUE(std::signbit(std::get<double>(zero)));
+}
+
+// Short decimals take a fast path of their own; it must agree with strtod bit for bit, on
+// both sides of its 15-digit limit.
+TEST(LineProtocolTest, FloatsMatchStrtodExactly) {
+  std::vector<std::string> tokens = {"0.1", "0.3", "123456789012345", "1234567890123456",
+                                     "9007199254740993", "0.000000000000001", "99999999999999.9",
+                                     "-0.0", "1.000000000000000", "4.35", "2.675", "1e23",
+                                     "0.1e1", "-33.33333333333333"};
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    const int digits = 1 + static_cast<int>(rng() % 17);
+    std::string token = (rng() % 2) ? "-" : "";
+    for (int d = 0; d < digits; ++d) token.push_back(static_cast<char>('0' + rng() % 10));
+    token.insert(token.size() - rng() % (digits + 1), 1, '.');  // "-.5" and "12." included
+    tokens.push_back(token);
+  }
+  std::string body;
+  for (const std::string& token : tokens) body += "m x=" + token + "\n";
+  auto out = Parse(body);
+  ASSERT_EQ(out.size(), tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const double expected = std::strtod(tokens[i].c_str(), nullptr);
+    ASSERT_EQ(std::bit_cast<uint64_t>(std::get<double>(out[i].value)), std::bit_cast<uint64_t>(expected))
+        << tokens[i];
+  }
 }
 
 TEST(LineProtocolTest, Integers) {

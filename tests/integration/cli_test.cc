@@ -152,3 +152,64 @@ TEST_F(CliServerTest, TwinCommandsRoundTrip) {
 
 }  // namespace
 }  // namespace doppel::testing
+
+namespace doppel::testing {
+namespace {
+
+// The raw points of the Sensor's temperature series, as "time=value" strings.
+std::vector<std::string> TemperaturePoints(const std::string& url) {
+  auto r = Send(*Connect(url), "POST", "/timeseries/query",
+                R"({"series": [{"twin": "b-1", "path": "temperature"}], "start": 0,
+                    "end": 9000000000000000000, "timeFormat": "ns"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> out;
+  if (r.status != 200) return out;
+  const json::value answer = Json(r.body);
+  for (const auto& p : answer.at("series").at(0).at("points").as_array()) {
+    out.push_back(std::to_string(p.at(0).to_number<int64_t>()) + "=" + ToJson(p.at(1)));
+  }
+  return out;
+}
+
+TEST(CliBackupTest, BackupWhileServingThenRestoreIntoANewDataDirectory) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.Sub("data"));
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const std::string url = (*server)->url();
+  auto http = Connect(url);
+  ASSERT_EQ(Send(*http, "POST", "/models", kTestModels).status, 201);
+  ASSERT_EQ(Send(*http, "PUT", "/digitaltwins/b-1", SensorTwin(20)).status, 200);
+  ASSERT_EQ(Send(*http, "POST", "/write", "s,twin=b-1 temperature=20.5 1000\ns,twin=b-1 temperature=21 2000").status,
+            204);
+
+  CommandResult backup = RunDoppel({"--url", url, "backup", dir.Sub("backup")});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  EXPECT_NE(backup.out.find("backup written to " + dir.Sub("backup")), std::string::npos) << backup.out;
+  CommandResult again = RunDoppel({"--url", url, "backup", dir.Sub("backup")});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+
+  // Written after the backup: must not be in it.
+  ASSERT_EQ(Send(*http, "POST", "/write", "s,twin=b-1 temperature=99 3000").status, 204);
+  ASSERT_EQ(Send(*http, "PUT", "/digitaltwins/b-2", SensorTwin(1)).status, 200);
+  ASSERT_EQ((*server)->Stop().value(), 0);
+
+  CommandResult restore = RunDoppel({"restore", dir.Sub("backup"), "--data-dir", dir.Sub("restored")});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  CommandResult over = RunDoppel({"restore", dir.Sub("backup"), "--data-dir", dir.Sub("restored")});
+  EXPECT_EQ(over.exit_code, 1);
+  EXPECT_NE(over.err.find("already exists"), std::string::npos) << over.err;
+  CommandResult not_backup = RunDoppel({"restore", dir.Sub("nothing"), "--data-dir", dir.Sub("other")});
+  EXPECT_EQ(not_backup.exit_code, 1);
+  EXPECT_NE(not_backup.err.find("is not a Doppel backup"), std::string::npos) << not_backup.err;
+
+  auto restored = ServerProcess::Start(dir.Sub("restored"));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  auto http2 = Connect((*restored)->url());
+  EXPECT_EQ(Send(*http2, "GET", "/digitaltwins/b-1").status, 200);
+  EXPECT_EQ(Send(*http2, "GET", "/digitaltwins/b-2").status, 404);
+  EXPECT_EQ(TemperaturePoints((*restored)->url()), (std::vector<std::string>{"1000=20.5", "2000=21"}));
+}
+
+}  // namespace
+}  // namespace doppel::testing

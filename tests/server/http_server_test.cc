@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <thread>
 #include <optional>
 #include <stdexcept>
@@ -61,6 +62,31 @@ class Client {
     return response;
   }
 
+  // Reads one response with a chunked body: the head and the decoded body; nullopt on EOF or
+  // timeout before the last chunk.
+  std::optional<std::pair<std::string, std::string>> ReadChunkedResponse() {
+    std::size_t header_end;
+    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return std::nullopt;
+    }
+    std::string head = buffer_.substr(0, header_end + 4);
+    buffer_.erase(0, head.size());
+    std::string body;
+    while (true) {
+      std::size_t eol;
+      while ((eol = buffer_.find("\r\n")) == std::string::npos) {
+        if (!Fill()) return std::nullopt;
+      }
+      const std::size_t size = std::stoul(buffer_.substr(0, eol), nullptr, 16);
+      while (buffer_.size() < eol + 2 + size + 2) {
+        if (!Fill()) return std::nullopt;
+      }
+      body += buffer_.substr(eol + 2, size);
+      buffer_.erase(0, eol + 2 + size + 2);
+      if (size == 0) return std::make_pair(head, body);
+    }
+  }
+
   // True once the server has closed the connection (after any buffered bytes).
   bool ServerClosed() {
     char c;
@@ -92,6 +118,7 @@ class HttpServerTest : public ::testing::Test {
     server_ = std::make_unique<HttpServer>(options, [this](const HttpRequest& req) {
       ++calls_;
       if (req.target == "/throw") throw std::runtime_error("handler blew up");
+      if (req.target.rfind("/stream", 0) == 0) return Streamed(req.target == "/stream-fail");
       HttpResponse r = HttpResponse::Text(200, req.method + " " + req.target + " " + req.body, "text/plain");
       r.SetHeader("X-Seen-If-Match", std::string(req.Header("if-match")));
       return r;
@@ -99,9 +126,60 @@ class HttpServerTest : public ::testing::Test {
     Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.ToString();
   }
+  // 2000 pieces "piece <i>\n"; with `fail`, an error after the third.
+  static HttpResponse Streamed(bool fail) {
+    auto next = std::make_shared<int>(0);
+    return HttpResponse::Stream(200, "text/plain", [next, fail](std::string& chunk) {
+      chunk.clear();
+      if (fail && *next == 3) return Status::Internal("store went away");
+      if (*next < 2000) chunk = "piece " + std::to_string((*next)++) + "\n";
+      return Status::Ok();
+    });
+  }
+  static std::string ExpectedStream() {
+    std::string out;
+    for (int i = 0; i < 2000; ++i) out += "piece " + std::to_string(i) + "\n";
+    return out;
+  }
+
   std::unique_ptr<HttpServer> server_;
   std::atomic<int> calls_{0};
 };
+
+TEST_F(HttpServerTest, StreamsBodyProducerAsChunksAndKeepsConnection) {
+  Start();
+  Client c(server_->port());
+  c.Send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto r = c.ReadChunkedResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r->first;
+  EXPECT_NE(r->first.find("Transfer-Encoding: chunked"), std::string::npos) << r->first;
+  EXPECT_EQ(r->first.find("Content-Length"), std::string::npos) << r->first;
+  EXPECT_EQ(r->second, ExpectedStream());
+  // The connection carries on after the last chunk.
+  c.Send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto after = c.ReadResponse();
+  ASSERT_TRUE(after);
+  EXPECT_NE(after->find("GET /after"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, FailingBodyProducerTruncatesAndCloses) {
+  Start();
+  Client c(server_->port());
+  c.Send("GET /stream-fail HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_FALSE(c.ReadChunkedResponse());  // no last chunk: the client can tell it is incomplete
+  EXPECT_TRUE(c.ServerClosed());
+}
+
+TEST_F(HttpServerTest, Http10PeerGetsStreamedBodyCollected) {
+  Start();
+  Client c(server_->port());
+  c.Send("GET /stream HTTP/1.0\r\n\r\n");
+  auto r = c.ReadResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << r->substr(0, 200);
+  EXPECT_EQ(r->substr(r->find("\r\n\r\n") + 4), ExpectedStream());
+}
 
 TEST_F(HttpServerTest, ListensOnChosenPortAndAnswers) {
   Start();

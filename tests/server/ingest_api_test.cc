@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include "ingest/ingestor.h"
+#include "ingest/live_state.h"
 #include "server/api_test_fixture.h"
 #include "tsdb/query.h"
 #include "tsdb/temp_dir.h"
@@ -55,7 +56,9 @@ class IngestApiTest : public ::testing::Test {
   twin::TwinGraph graph_{journal_, clock_, events_};
   std::unique_ptr<tsdb::SeriesStore> store_ = tsdb::SeriesStore::Open(dir_.path(), {.sync = false}).value();
   ingest::Ingestor ingestor_{graph_, *store_};
-  DigitalTwinsApi api_{graph_, clock_, {}, {.ingestor = &ingestor_, .history = store_.get(), .backup = {}}};
+  ingest::LiveState live_;
+  uint64_t live_feed_ = ingestor_.Subscribe([this](std::span<const ingest::Reading> b) { live_.Apply(b); });
+  DigitalTwinsApi api_{graph_, clock_, {}, {.ingestor = &ingestor_, .history = store_.get(), .live = &live_, .backup = {}}};
 };
 
 TEST_F(IngestApiTest, LineProtocolWritesReachHistory) {
@@ -90,6 +93,8 @@ TEST_F(IngestApiTest, BadWritesAreRefusedWithTheReasonAndStoreNothing) {
   const std::vector<Case> cases = {
       {"/write", "room,twin=room-1 temperature=21.5 1\nroom,twin=room-1 temperature=", {}, 400, "line 2"},
       {"/write", "room,twin=ghost temperature=1 1", {}, 404, "twin 'ghost' not found"},
+      {"/write", "# header\nroom,twin=room-1 temperature=1 1\n\nroom,twin=room-1 temperature=2,humidity=1 2", {}, 400,
+       "line 4: twin 'room-1'"},
       {"/write", "room,twin=room-1 humidity=1 1", {}, 400, "no telemetry or property 'humidity'"},
       {"/write", "room,twin=room-1 temperature=\"warm\" 1", {}, 400, "expects a double, got a string"},
       {"/write?precision=fortnights", "room,twin=room-1 temperature=1 1", {}, 400, "precision"},
@@ -135,6 +140,28 @@ TEST_F(IngestApiTest, MetricsCountReadingsAndRejections) {
   std::string metrics = Call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("doppel_ingest_readings_total 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("doppel_ingest_rejected_total{reason=\"unknown_path\"} 1\n"), std::string::npos);
+}
+
+TEST_F(IngestApiTest, LiveTelemetryShowsTheNewestValueOfEachPath) {
+  ASSERT_EQ(Call("POST", "/write?precision=s",
+                 "room,twin=room-1 temperature=21.5 1700000060\n"
+                 "room,twin=room-1 temperature=20.0 1700000000\n"
+                 "room,twin=room-1,component=thermostat setpoint=22i 1700000001\n").status, 204);
+  HttpResponse r = Call("GET", "/digitaltwins/room-1/telemetry?api-version=2023-10-31");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::value body = ParseJson(r.body).value();
+  EXPECT_EQ(body.at("$dtId").as_string(), "room-1");
+  const json::object& telemetry = body.at("telemetry").as_object();
+  ASSERT_EQ(telemetry.size(), 2u);
+  EXPECT_EQ(telemetry.at("temperature").at("value").to_number<double>(), 21.5);
+  EXPECT_EQ(telemetry.at("temperature").at("time").as_string(), "2023-11-14T22:14:20Z");
+  EXPECT_EQ(telemetry.at("thermostat/setpoint").at("value").to_number<double>(), 22.0);
+
+  EXPECT_EQ(Call("GET", "/digitaltwins/ghost/telemetry").status, 404);
+  ASSERT_EQ(Call("PUT", "/digitaltwins/room-2", RoomJson(20)).status, 200);
+  r = Call("GET", "/digitaltwins/room-2/telemetry");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(ParseJson(r.body).value().at("telemetry").as_object().empty());
 }
 
 TEST(IngestApiWithoutHistoryTest, WritesAnswer503) {

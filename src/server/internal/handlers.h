@@ -34,6 +34,7 @@ Result<HttpResponse> Query(ApiContext& ctx, const HttpRequest& request, const Ro
 // ingest_handlers.cc — telemetry and line-protocol writes
 Result<HttpResponse> SendTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> SendComponentTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> GetLiveTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> WriteLineProtocolV1(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 

@@ -1,10 +1,15 @@
 // Readings in over HTTP: ADT telemetry (JSON) and the InfluxDB line protocol (v1 /write and
 // v2 /api/v2/write), all through the one Ingestor (docs/ingest.md).
 #include <chrono>
+#include <cmath>
+#include <type_traits>
+#include <variant>
 #include <string>
 #include <vector>
 
+#include "history/history_request.h"
 #include "ingest/ingestor.h"
+#include "ingest/live_state.h"
 #include "ingest/line_protocol.h"
 #include "ingest/telemetry_json.h"
 #include "server/internal/handlers.h"
@@ -29,6 +34,26 @@ Result<std::string> PlainBody(const ApiContext& ctx, const HttpRequest& request)
   return Status::InvalidArgument("unsupported Content-Encoding '" + std::string(encoding) + "' (use gzip or none)");
 }
 
+// "line L" of the reading at `index` of a body that parsed: found by parsing line by line
+// again, which only an error pays for.
+std::string LineOfReading(std::string_view body, const ingest::LineProtocolOptions& options, std::size_t index) {
+  std::vector<ingest::Reading> line_readings;
+  std::size_t seen = 0, line = 1;
+  while (!body.empty()) {
+    std::size_t end = body.find('\n');
+    std::string_view text = body.substr(0, end);
+    line_readings.clear();
+    if (ingest::ParseLineProtocol(text, options, line_readings).ok()) {
+      seen += line_readings.size();
+      if (index < seen) return "line " + std::to_string(line);
+    }
+    if (end == std::string_view::npos) break;
+    body.remove_prefix(end + 1);
+    ++line;
+  }
+  return "reading " + std::to_string(index);
+}
+
 // Both line-protocol endpoints: parse everything, then one all-or-nothing Ingestor::Write.
 Result<HttpResponse> WriteLineProtocol(ApiContext& ctx, const HttpRequest& request) {
   DOPPEL_ASSIGN_OR_RETURN(ingest::Ingestor * ingestor, IngestorOf(ctx));
@@ -41,12 +66,14 @@ Result<HttpResponse> WriteLineProtocol(ApiContext& ctx, const HttpRequest& reque
     return body.status();
   }
   std::vector<ingest::Reading> readings;
-  Status parsed = ingest::ParseLineProtocol(*body, {.precision = *precision, .now = NowNs(ctx)}, readings);
+  const ingest::LineProtocolOptions options{.precision = *precision, .now = NowNs(ctx)};
+  Status parsed = ingest::ParseLineProtocol(*body, options, readings);
   if (!parsed.ok()) {
     ingestor->Count(ingest::RejectReason::kMalformed);
     return parsed;
   }
-  DOPPEL_RETURN_IF_ERROR(ingestor->Write(readings));
+  DOPPEL_RETURN_IF_ERROR(ingestor->Write(
+      readings, [&](std::size_t index) { return LineOfReading(*body, options, index); }));
   return HttpResponse::NoContent();
 }
 
@@ -88,6 +115,36 @@ Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& req
 
 Result<HttpResponse> SendTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   return WriteTelemetry(ctx, request, match, "");
+}
+
+Result<HttpResponse> GetLiveTelemetry(ApiContext& ctx, const HttpRequest&, const RouteMatch& match) {
+  if (ctx.services.live == nullptr) return Status::Unavailable("live state is not enabled on this server");
+  std::string_view id = match.params.Get("id");
+  if (ctx.graph.Read([&](const twin::GraphState& s) { return s.FindTwin(id) == nullptr; })) {
+    return Status::NotFound("twin '" + std::string(id) + "' not found", "DigitalTwinNotFound");
+  }
+  json::object telemetry;
+  for (const auto& [path, latest] : ctx.services.live->OfTwin(id)) {
+    json::object entry;
+    std::visit(
+        [&](const auto& v) {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, double>) {
+            if (std::isfinite(v)) {
+              entry["value"] = v;
+            } else {
+              entry["value"] = nullptr;  // JSON has no NaN or infinity
+            }
+          } else {
+            entry["value"] = v;
+          }
+        },
+        latest.value);
+    entry["time"] = history::FormatTimeRfc3339(latest.time);
+    telemetry[path] = std::move(entry);
+  }
+  json::object body{{"$dtId", id}, {"telemetry", std::move(telemetry)}};
+  return HttpResponse::Json(200, body);
 }
 
 Result<HttpResponse> SendComponentTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {

@@ -19,6 +19,9 @@ namespace {
 // answers keep a Content-Length (simpler for clients); big ones stay bounded in memory.
 constexpr uint64_t kStreamAboveBytes = 4u << 20;
 
+// The server clock, for relative times ("now-1h").
+tsdb::TimeNs Now(const ApiContext& ctx) { return ctx.clock.Now().time_since_epoch().count(); }
+
 bool AcceptsCsv(const HttpRequest& request) {
   const std::string_view accept = request.Header("accept");
   return accept.find("text/csv") != std::string_view::npos;
@@ -26,14 +29,16 @@ bool AcceptsCsv(const HttpRequest& request) {
 
 // Plans (all validation and limits happen here, so a bad request is an ordinary 4xx), then
 // answers in one piece or as a stream.
-Result<HttpResponse> Answer(ApiContext& ctx, const HttpRequest& request, history::ParsedRequest parsed) {
+Result<HttpResponse> Answer(ApiContext& ctx, const HttpRequest& request,
+                            history::ParsedRequest parsed) {
   DOPPEL_ASSIGN_OR_RETURN(tsdb::SeriesStore * store, HistoryOf(ctx));
-  if (!parsed.output.format_given && AcceptsCsv(request)) parsed.output.format = history::OutputFormat::kCsv;
+  if (!parsed.output.format_given && AcceptsCsv(request))
+    parsed.output.format = history::OutputFormat::kCsv;
   DOPPEL_ASSIGN_OR_RETURN(history::HistoryPlan plan,
                           history::PlanHistoryQuery(ctx.graph, *store, std::move(parsed.request)));
   auto stream = std::make_shared<history::ResultStream>(*store, std::move(plan), parsed.output);
-  HttpResponse res = HttpResponse::Stream(200, stream->content_type(),
-                                          [stream](std::string& chunk) { return stream->Next(chunk); });
+  HttpResponse res = HttpResponse::Stream(
+      200, stream->content_type(), [stream](std::string& chunk) { return stream->Next(chunk); });
   if (stream->EstimatedBytes() > kStreamAboveBytes) return res;
   DOPPEL_RETURN_IF_ERROR(res.CollectStream());
   return res;
@@ -41,9 +46,9 @@ Result<HttpResponse> Answer(ApiContext& ctx, const HttpRequest& request, history
 
 // The GET form's parameters as the JSON body they stand for.
 Result<json::object> BodyFromQuery(const QueryParams& query) {
-  static constexpr std::string_view kKnown[] = {"twin",  "path",  "series", "model", "query",  "mode",       "start",
-                                                "end",   "step",  "agg",    "aggregations", "groupBy", "format",
-                                                "timeFormat", "api-version"};
+  static constexpr std::string_view kKnown[] = {
+      "twin", "path", "series",       "model",   "query",  "mode",       "start",      "end",
+      "step", "agg",  "aggregations", "groupBy", "format", "timeFormat", "api-version"};
   json::object body;
   auto array = [&](std::string_view name) -> json::array& {
     json::value& v = body[name];
@@ -52,8 +57,9 @@ Result<json::object> BodyFromQuery(const QueryParams& query) {
   };
   // Integers stay integers (ns), anything else is passed as a string for the body's parser.
   auto scalar = [](const std::string& v) -> json::value {
-    const bool digits = !v.empty() && v.find_first_not_of("0123456789", v[0] == '-' ? 1 : 0) == std::string::npos &&
-                        v != "-" && v.size() < 19;
+    const bool digits =
+        !v.empty() && v.find_first_not_of("0123456789", v[0] == '-' ? 1 : 0) == std::string::npos &&
+        v != "-" && v.size() < 19;
     return digits ? json::value(std::stoll(v)) : json::value(v);
   };
   auto split = [](const std::string& v, json::array& out) {
@@ -78,11 +84,15 @@ Result<json::object> BodyFromQuery(const QueryParams& query) {
     } else if (name == "series") {
       const std::size_t slash = value.find('/');
       if (slash == std::string::npos) {
-        return Status::InvalidArgument(fmt::format("'series' must be <twin>/<path>, got '{}'", value));
+        return Status::InvalidArgument(
+            fmt::format("'series' must be <twin>/<path>, got '{}'", value));
       }
-      array("series").emplace_back(json::object{{"twin", value.substr(0, slash)}, {"path", value.substr(slash + 1)}});
+      array("series").emplace_back(
+          json::object{{"twin", value.substr(0, slash)}, {"path", value.substr(slash + 1)}});
     } else if (name == "groupBy" && value.rfind("property:", 0) == 0) {
       body["groupBy"] = json::object{{"property", value.substr(9)}};
+    } else if (name == "groupBy" && value.rfind("relationship:", 0) == 0) {
+      body["groupBy"] = json::object{{"relationship", value.substr(13)}};
     } else if (name == "start" || name == "end" || name == "step") {
       body[name] = scalar(value);
     } else if (name != "api-version") {
@@ -97,19 +107,24 @@ bool MatchesAny(const std::vector<std::string>& wanted, std::string_view value) 
 }
 
 json::object SeriesJson(const tsdb::SeriesSpec& spec) {
-  return json::object{{"twin", spec.twin_id},       {"path", spec.path},
-                      {"model", spec.model_id},     {"unit", spec.unit},
-                      {"type", tsdb::ValueTypeName(spec.type)}, {"semanticType", spec.semantic_type}};
+  return json::object{{"twin", spec.twin_id},
+                      {"path", spec.path},
+                      {"model", spec.model_id},
+                      {"unit", spec.unit},
+                      {"type", tsdb::ValueTypeName(spec.type)},
+                      {"semanticType", spec.semantic_type}};
 }
 
 std::string SeriesKey(const json::value& v) {
   const json::object& o = v.get_object();
-  return std::string(o.at("twin").get_string()) + std::string(1, '\0') + std::string(o.at("path").get_string());
+  return std::string(o.at("twin").get_string()) + std::string(1, '\0') +
+         std::string(o.at("path").get_string());
 }
 
 }  // namespace
 
-Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch&) {
+Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request,
+                                    const RouteMatch&) {
   DOPPEL_ASSIGN_OR_RETURN(tsdb::SeriesStore * store, HistoryOf(ctx));
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryOf(request));
   const std::vector<std::string> twins = query.All("twin");
@@ -122,7 +137,9 @@ Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request,
     for (const tsdb::SeriesInfo& info : all) {
       const tsdb::SeriesSpec& spec = info.spec;
       if (!MatchesAny(twins, spec.twin_id) || !MatchesAny(paths, spec.path)) continue;
-      if (model != nullptr && spec.model_id != *model && !s.models().IsOfModel(spec.model_id, *model)) continue;
+      if (model != nullptr && spec.model_id != *model &&
+          !s.models().IsOfModel(spec.model_id, *model))
+        continue;
       items.push_back(SeriesJson(spec));
     }
     return 0;
@@ -130,16 +147,20 @@ Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request,
   return Paged(ctx, request, std::move(items), SeriesKey);
 }
 
-Result<HttpResponse> QueryTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch&) {
+Result<HttpResponse> QueryTimeSeries(ApiContext& ctx, const HttpRequest& request,
+                                     const RouteMatch&) {
   DOPPEL_ASSIGN_OR_RETURN(json::value body, ParseObjectBody(ctx, request, "a history query"));
-  DOPPEL_ASSIGN_OR_RETURN(history::ParsedRequest parsed, history::ParseHistoryRequest(body.get_object()));
+  DOPPEL_ASSIGN_OR_RETURN(history::ParsedRequest parsed,
+                          history::ParseHistoryRequest(body.get_object(), Now(ctx)));
   return Answer(ctx, request, std::move(parsed));
 }
 
-Result<HttpResponse> QueryTimeSeriesGet(ApiContext& ctx, const HttpRequest& request, const RouteMatch&) {
+Result<HttpResponse> QueryTimeSeriesGet(ApiContext& ctx, const HttpRequest& request,
+                                        const RouteMatch&) {
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryOf(request));
   DOPPEL_ASSIGN_OR_RETURN(json::object body, BodyFromQuery(query));
-  DOPPEL_ASSIGN_OR_RETURN(history::ParsedRequest parsed, history::ParseHistoryRequest(body));
+  DOPPEL_ASSIGN_OR_RETURN(history::ParsedRequest parsed,
+                          history::ParseHistoryRequest(body, Now(ctx)));
   return Answer(ctx, request, std::move(parsed));
 }
 

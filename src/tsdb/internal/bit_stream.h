@@ -46,10 +46,13 @@ class BitWriter {
 
  private:
   void FlushWord() {
-    // Grow by a quarter (at least 32 bytes) instead of doubling: head chunks live in memory
-    // for hours, and doubling leaves a third of the buffer empty on average.
-    if (bytes_.capacity() - bytes_.size() < 8) bytes_.reserve(bytes_.size() + std::max<size_t>(32, bytes_.size() / 4));
-    for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<uint8_t>(acc_ >> (56 - 8 * i)));
+    // Grow by an eighth (at least 32 bytes) instead of doubling: head chunks live in memory
+    // for hours, and doubling leaves a quarter of the buffer empty on average (this: ~6%).
+    // Still geometric, so appends stay amortised O(1).
+    const size_t at = bytes_.size();
+    if (bytes_.capacity() - at < 8) bytes_.reserve(at + std::max<size_t>(32, at / 8));
+    bytes_.resize(at + 8);
+    for (int i = 0; i < 8; ++i) bytes_[at + i] = static_cast<uint8_t>(acc_ >> (56 - 8 * i));
     acc_ = 0;
     used_ = 0;
   }

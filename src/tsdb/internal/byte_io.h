@@ -2,6 +2,7 @@
 // format. ByteReader is bounds-checked: a failed read means the input is corrupt.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -15,12 +16,20 @@ inline std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-inline void PutFixed32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+// One resize and one store rather than a push_back per byte: these run per point on the
+// write path (the write-ahead records).
+template <typename T>
+inline void PutLittleEndian(std::vector<uint8_t>& out, T v) {
+  const size_t at = out.size();
+  out.resize(at + sizeof v);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out.data() + at, &v, sizeof v);
+  } else {
+    for (size_t i = 0; i < sizeof v; ++i) out[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  }
 }
-inline void PutFixed64(std::vector<uint8_t>& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
+inline void PutFixed32(std::vector<uint8_t>& out, uint32_t v) { PutLittleEndian(out, v); }
+inline void PutFixed64(std::vector<uint8_t>& out, uint64_t v) { PutLittleEndian(out, v); }
 inline void PutVarint(std::vector<uint8_t>& out, uint64_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<uint8_t>(v | 0x80));

@@ -23,13 +23,26 @@ bool FitsDigits(std::span<const double> values, int d) {
   return true;
 }
 
-// k with v == k / 10^d bit for bit, if there is one.
+// k with v == k / 10^d bit for bit, if there is one. Per point on the write path, so no
+// llround (a libm call): any nearby integer will do, as the division checks it exactly; a
+// miss only means trying more digits.
 std::optional<int64_t> Scaled(double v, int d) {
   const double x = v * kPow10[d];
   if (!(std::fabs(x) < kMaxExact)) return std::nullopt;  // also NaN and inf
-  const int64_t k = std::llround(x);
+  const int64_t k = static_cast<int64_t>(x + std::copysign(0.5, x));
   if (std::bit_cast<uint64_t>(static_cast<double>(k) / kPow10[d]) != std::bit_cast<uint64_t>(v)) return std::nullopt;
   return k;
+}
+
+// The column from both candidate encodings: decimal only if it is the smaller.
+std::vector<uint8_t> ChooseColumn(std::optional<int> digits, std::vector<uint8_t> decimal_bytes,
+                                  std::vector<uint8_t> xor_bytes) {
+  if (digits && decimal_bytes.size() + 2 < xor_bytes.size() + 1) {
+    decimal_bytes.insert(decimal_bytes.begin(), {kDecimal, static_cast<uint8_t>(*digits)});
+    return decimal_bytes;
+  }
+  xor_bytes.insert(xor_bytes.begin(), kXor);
+  return xor_bytes;
 }
 
 }  // namespace
@@ -42,17 +55,11 @@ std::optional<int> DecimalDigits(std::span<const double> values) {
 }
 
 std::vector<uint8_t> EncodeDoubleColumn(std::span<const double> values, std::vector<uint8_t> xor_bytes) {
-  if (const std::optional<int> d = DecimalDigits(values)) {
-    DeltaOfDeltaEncoder ints(/*second_order=*/false);
-    for (double v : values) ints.Append(std::llround(v * kPow10[*d]));
-    std::vector<uint8_t> out = ints.Bytes();
-    if (out.size() + 2 < xor_bytes.size() + 1) {
-      out.insert(out.begin(), {kDecimal, static_cast<uint8_t>(*d)});
-      return out;
-    }
-  }
-  xor_bytes.insert(xor_bytes.begin(), kXor);
-  return xor_bytes;
+  const std::optional<int> d = DecimalDigits(values);
+  if (!d) return ChooseColumn(d, {}, std::move(xor_bytes));
+  DeltaOfDeltaEncoder ints(/*second_order=*/false);
+  for (double v : values) ints.Append(std::llround(v * kPow10[*d]));
+  return ChooseColumn(d, ints.Bytes(), std::move(xor_bytes));
 }
 
 bool DecodeDoubleColumn(std::span<const uint8_t> data, size_t count, std::vector<double>* out) {
@@ -69,6 +76,16 @@ bool DecodeDoubleColumn(std::span<const uint8_t> data, size_t count, std::vector
 
 void DoubleHeadEncoder::Append(double v) {
   if (!is_xor_) {
+    // The common case inline (Scaled at the current digits): this runs per point written.
+    const double x = v * kPow10[digits_];
+    if (std::fabs(x) < kMaxExact) {
+      const int64_t k = static_cast<int64_t>(x + std::copysign(0.5, x));
+      if (std::bit_cast<uint64_t>(static_cast<double>(k) / kPow10[digits_]) == std::bit_cast<uint64_t>(v)) {
+        ints_.Append(k);
+        ++count_;
+        return;
+      }
+    }
     if (const std::optional<int64_t> k = Fit(v)) {
       ints_.Append(*k);
       ++count_;
@@ -76,7 +93,7 @@ void DoubleHeadEncoder::Append(double v) {
     }
     SwitchToXor();
   }
-  xor_.Append(v);
+  xor_->Append(v);
   ++count_;
 }
 
@@ -107,7 +124,8 @@ bool DoubleHeadEncoder::Widen(int digits) {
 }
 
 void DoubleHeadEncoder::SwitchToXor() {
-  for (double v : Values()) xor_.Append(v);
+  xor_ = std::make_unique<XorEncoder>();
+  for (double v : Values()) xor_->Append(v);
   ints_ = DeltaOfDeltaEncoder(/*second_order=*/false);
   is_xor_ = true;
 }
@@ -115,7 +133,7 @@ void DoubleHeadEncoder::SwitchToXor() {
 std::vector<double> DoubleHeadEncoder::Values() const {
   std::vector<double> out;
   if (is_xor_) {
-    DecodeXor(xor_.Bytes(), count_, &out);
+    DecodeXor(xor_->Bytes(), count_, &out);
     return out;
   }
   std::vector<int64_t> ints;
@@ -125,12 +143,14 @@ std::vector<double> DoubleHeadEncoder::Values() const {
   return out;
 }
 
+// In decimal mode the stream already holds the integers at the fewest digits every value
+// needed (digits only widen when a value needs them), which is what EncodeDoubleColumn would
+// pick; only the XOR size for the comparison remains to be computed.
 std::vector<uint8_t> DoubleHeadEncoder::Column() const {
-  const std::vector<double> values = Values();
-  if (is_xor_) return EncodeDoubleColumn(values, xor_.Bytes());
+  if (is_xor_) return EncodeDoubleColumn(Values(), xor_->Bytes());
   XorEncoder x;
-  for (double v : values) x.Append(v);
-  return EncodeDoubleColumn(values, x.Bytes());
+  for (double v : Values()) x.Append(v);
+  return ChooseColumn(digits_, ints_.Bytes(), x.Bytes());
 }
 
 }  // namespace doppel::tsdb::internal

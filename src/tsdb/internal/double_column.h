@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -33,6 +34,13 @@ bool DecodeDoubleColumn(std::span<const uint8_t> data, size_t count, std::vector
 // chunk to XOR for good. The sealed column is EncodeDoubleColumn's, byte for byte.
 class DoubleHeadEncoder {
  public:
+  DoubleHeadEncoder() = default;
+  DoubleHeadEncoder(const DoubleHeadEncoder& other)
+      : ints_(other.ints_), xor_(other.xor_ ? std::make_unique<XorEncoder>(*other.xor_) : nullptr),
+        count_(other.count_), digits_(other.digits_), is_xor_(other.is_xor_) {}
+  DoubleHeadEncoder(DoubleHeadEncoder&&) = default;
+  DoubleHeadEncoder& operator=(DoubleHeadEncoder&&) = default;
+  DoubleHeadEncoder& operator=(const DoubleHeadEncoder& other) { return *this = DoubleHeadEncoder(other); }
   void Append(double v);
   size_t count() const { return count_; }
   std::vector<double> Values() const;
@@ -45,7 +53,7 @@ class DoubleHeadEncoder {
   void SwitchToXor();
 
   DeltaOfDeltaEncoder ints_{/*second_order=*/false};  // decimal mode
-  XorEncoder xor_;                                    // XOR mode
+  std::unique_ptr<XorEncoder> xor_;  // XOR mode only: saves 56 bytes in every decimal head
   size_t count_ = 0;
   int digits_ = 0;
   bool is_xor_ = false;

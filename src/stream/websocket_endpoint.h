@@ -1,0 +1,57 @@
+// Glue between the StreamHub and the HTTP server's WebSocket transport: the `/ws` endpoint.
+//
+//   stream::StreamHub hub(graph, events, ingestor);
+//   server::HttpServer http({..., .websocket = stream::WebSocketEndpointFor(hub)}, handler);
+//
+// Header-only on purpose: doppel_server links doppel_stream, so the stream library cannot
+// link the server back; whoever includes this (the app, tests) links both. The hub must
+// outlive the server's Stop().
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "server/http_server.h"
+#include "stream/stream_hub.h"
+
+namespace doppel::stream {
+
+class StreamWebSocketHandler final : public server::WebSocketHandler {
+ public:
+  StreamWebSocketHandler(StreamHub& hub, std::shared_ptr<StreamSession> session)
+      : hub_(hub), session_(std::move(session)) {}
+  ~StreamWebSocketHandler() override { hub_.Disconnect(*session_); }
+
+  void OnMessage(std::string_view text) override { session_->HandleMessage(text); }
+  void Take(server::WebSocketOutbox& out) override {
+    Outbox taken;
+    taken.frames = std::move(out.frames);
+    session_->Take(taken);
+    out.frames = std::move(taken.frames);
+    out.close = taken.close;
+    out.close_code = taken.close_code;
+    out.close_reason = std::move(taken.close_reason);
+  }
+  void OnClose() override { hub_.Disconnect(*session_); }
+
+ private:
+  StreamHub& hub_;
+  std::shared_ptr<StreamSession> session_;
+};
+
+// The `/ws` endpoint served by `hub`, with the hub's message-size limit.
+inline server::WebSocketEndpoint WebSocketEndpointFor(StreamHub& hub, std::string path = "/ws") {
+  server::WebSocketEndpoint endpoint;
+  endpoint.path = std::move(path);
+  endpoint.max_message_bytes = hub.limits().max_message_bytes;
+  endpoint.open = [&hub](const server::HttpRequest&, std::function<void()> wake)
+      -> Result<std::unique_ptr<server::WebSocketHandler>> {
+    DOPPEL_ASSIGN_OR_RETURN(std::shared_ptr<StreamSession> session, hub.Connect(std::move(wake)));
+    return std::unique_ptr<server::WebSocketHandler>(
+        std::make_unique<StreamWebSocketHandler>(hub, std::move(session)));
+  };
+  return endpoint;
+}
+
+}  // namespace doppel::stream
