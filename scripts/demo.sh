@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The Doppel demo: start a server, load the wind-farm and production-line examples, show a few
-# queries, then keep serving until Ctrl-C.
+# The Doppel demo: start a Mosquitto broker, the server (with an MQTT connector to it) and the
+# device simulator; load the wind-farm and production-line examples with a day of history, show
+# a few queries, then keep everything running — live twins — until Ctrl-C stops all three.
 #
 #   scripts/demo.sh BINARY LISTEN DATA_DIR
 #   scripts/demo.sh build/doppel 127.0.0.1:8080 /tmp/doppel-demo
 #
-# DEMO_EXIT_AFTER_LOAD=1 stops the server after loading and the queries and exits 0 (for
-# automated checks). LISTEN may use port 0: the port the server picked is read back from its
+# DEMO_EXIT_AFTER_LOAD=1 stops everything after loading, the queries and the first live
+# readings from the simulator, and exits 0 (for automated checks). LISTEN may use port 0: the port the server picked is read back from its
 # "doppel listening on http://HOST:PORT" line.
 # SC2016: the queries hold literal $dtId. SC2317: cleanup and forward run from traps.
 # shellcheck disable=SC2016,SC2317
@@ -40,25 +41,69 @@ if [[ $port != 0 ]] && (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
 fi
 
 mkdir -p "$data_dir"
-stdout_log=$(mktemp "${TMPDIR:-/tmp}/doppel-demo.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/doppel-demo.XXXXXX")
+stdout_log=$work/server.out
 server_pid=""
-cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
+broker_pid=""
+devsim_pid=""
+stop_process() {  # PID: SIGTERM and wait
+  if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
   fi
-  rm -f "$stdout_log"
+}
+cleanup() {
+  stop_process "$devsim_pid"
+  stop_process "$server_pid"
+  stop_process "$broker_pid"
+  rm -rf "$work"
 }
 trap cleanup EXIT
 # Interrupted while starting or loading: exit through cleanup, which stops the server.
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The MQTT broker the devices (the simulator) publish to and Doppel subscribes to: Mosquitto on
+# a free loopback port, persistent so queued QoS 1 messages survive a broker restart.
+broker_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/mosquitto"
+{
+  echo "listener $broker_port 127.0.0.1"
+  echo "allow_anonymous true"
+  echo "persistence true"
+  echo "persistence_location $work/mosquitto/"
+  echo "max_queued_messages 0"
+  echo "log_dest file $work/mosquitto/log"
+  [[ $(id -u) == 0 ]] && echo "user root"
+} >"$work/mosquitto.conf"
+set -m
+mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+[[ -x $mosquitto ]] || die "mosquitto is not installed (make installs it: scripts/install-deps.sh)"
+"$mosquitto" -c "$work/mosquitto.conf" &
+broker_pid=$!
+set +m
+for _ in $(seq 1 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null && break
+  kill -0 "$broker_pid" 2>/dev/null || die "mosquitto exited at start (log: $work/mosquitto/log)"
+  sleep 0.1
+done
+echo "demo: MQTT broker (mosquitto $broker_pid) on mqtt://127.0.0.1:$broker_port"
+
+# Doppel's connector to it: the simulator's telemetry and reported properties (docs/mqtt.md).
+cat >"$work/doppel.json" <<CONFIG
+{"connectors": [{
+  "name": "demo-broker", "broker": "mqtt://127.0.0.1:$broker_port", "clientId": "doppel-demo",
+  "mappings": [
+    {"topic": "doppel/+/{twinId}/telemetry", "timestamp": {"field": "ts", "format": "rfc3339"}},
+    {"topic": "doppel/+/{twinId}/properties", "target": "properties"}
+  ]}]}
+CONFIG
+
 # The server's stdout (the listening line) goes to a file we watch; its log (stderr) to the
 # terminal. It runs in a process group of its own (set -m), so Ctrl-C reaches only this
 # script, which forwards exactly one SIGTERM: two signals could interrupt the graceful stop.
 set -m
-"$binary" serve --listen "$listen" --data-dir "$data_dir" >"$stdout_log" &
+"$binary" serve --config "$work/doppel.json" --listen "$listen" --data-dir "$data_dir" >"$stdout_log" &
 server_pid=$!
 set +m
 
@@ -98,9 +143,39 @@ show 'SELECT T.$dtId, T.state, T.activeFaultCode FROM DIGITALTWINS T WHERE IS_OF
 show 'SELECT turbine.$dtId, bearing.serialNumber, bearing.cumulativeDamage FROM DIGITALTWINS turbine JOIN bearing RELATED turbine.hasMainBearing WHERE bearing.cumulativeDamage > 0.5'
 show 'SELECT M.$dtId, M.state FROM DIGITALTWINS M WHERE IS_OF_MODEL(M, "dtmi:doppel:example:production:Machine;1")'
 
+# The physical side: the simulator publishes the demo twins' telemetry once a second and obeys
+# desired properties and commands; kr-wtg-03's main bearing has a developing fault.
+set -m
+"$binary" devsim --broker "mqtt://127.0.0.1:$broker_port" --client-id doppel-devsim-demo \
+    --twins "$root/examples/wind-farm/twins.json" --twins "$root/examples/production-line/twins.json" \
+    --fault kr-wtg-03 --log-level warn &
+devsim_pid=$!
+set +m
+
+# Live: wait for the first simulated readings to reach the twins through broker and connector.
+live=""
+for _ in $(seq 1 100); do
+  live=$(python3 - "$url" <<'PY' 2>/dev/null || true
+import json, sys, time, urllib.request
+body = json.load(urllib.request.urlopen(sys.argv[1] + "/digitaltwins/kr-wtg-01/telemetry", timeout=5))
+speed = body["telemetry"].get("windSpeed")
+if speed and speed["time"] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 30)):
+    print(f"kr-wtg-01 windSpeed {speed['value']} m/s at {speed['time']}")
+PY
+)
+  [[ -n $live ]] && break
+  kill -0 "$devsim_pid" 2>/dev/null || die "the device simulator exited"
+  sleep 0.2
+done
+[[ -n $live ]] || die "no live reading from the simulator reached Doppel within 20 s"
+echo
+echo "demo: live from the simulator over MQTT: $live"
+
 if [[ ${DEMO_EXIT_AFTER_LOAD:-0} == 1 ]]; then
   echo
-  echo "demo: DEMO_EXIT_AFTER_LOAD=1: stopping the server"
+  echo "demo: DEMO_EXIT_AFTER_LOAD=1: stopping the simulator, the server and the broker"
+  stop_process "$devsim_pid"
+  devsim_pid=""
   kill -TERM "$server_pid"
   status=0
   wait "$server_pid" || status=$?
@@ -117,16 +192,23 @@ demo: the API is at $url (Azure Digital Twins REST API). Try:
   curl $url/digitaltwins/kestrel-ridge/relationships
   curl -X POST $url/query -H 'Content-Type: application/json' \\
        -d '{"query": "SELECT * FROM DIGITALTWINS T WHERE T.state = \"fault\""}'
+  curl $url/digitaltwins/kr-wtg-01/telemetry            # live values from the simulator
+  curl -X POST $url/timeseries/query -H 'Content-Type: application/json' \
+       -d '{"twins": ["kr-wtg-03-mainbearing"], "paths": ["vibrationRms"], "start": "now-24h", "end": "now", "step": "1h", "aggregations": ["avg", "max"]}'
+  mosquitto_sub -p $broker_port -t 'doppel/#' -v           # the raw MQTT traffic
   curl $url/metrics
   curl $url/openapi.json
   $binary --url $url twins patch kr-wtg-01 '[{"op": "replace", "path": "/rotorSpeedLimit", "value": 11.0}]'
 
-demo: serving until Ctrl-C.
+demo: serving until Ctrl-C (stops the simulator, the server and the broker).
 HELP
 
 # Forward Ctrl-C / SIGTERM to the server and wait for its graceful stop. `wait` returns early
 # when a trapped signal arrives, so wait again until the server is really gone.
-forward() { kill -TERM "$server_pid" 2>/dev/null || true; }
+forward() {
+  [[ -n $devsim_pid ]] && kill -TERM "$devsim_pid" 2>/dev/null
+  kill -TERM "$server_pid" 2>/dev/null || true
+}
 trap forward INT TERM
 status=0
 while kill -0 "$server_pid" 2>/dev/null; do
@@ -134,5 +216,7 @@ while kill -0 "$server_pid" 2>/dev/null; do
   wait "$server_pid" || status=$?
 done
 server_pid=""
+stop_process "$devsim_pid"
+devsim_pid=""
 echo "demo: server stopped (status $status)"
 exit "$status"

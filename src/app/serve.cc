@@ -254,13 +254,24 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   }
   RetentionRunner retention((*history)->store(), options.retention, options.retention_interval, clock);
 
-  server::ApiServices services{
-      .ingestor = &ingestor, .history = &(*history)->store(), .live = &live, .backup = nullptr};
+  server::ApiServices services;
+  services.ingestor = &ingestor;
+  services.history = &(*history)->store();
+  services.live = &live;
   if (auto* graph_store = dynamic_cast<store::RocksJournal*>(journal->get())) {
     services.backup = [graph_store, &history](const std::string& dir) {
       return BackupTo(dir, *graph_store, (*history)->store());
     };
   }
+  std::vector<std::unique_ptr<connect::mqtt::MqttConnector>> connectors;
+  for (const auto& config : options.connectors) {
+    connectors.push_back(std::make_unique<connect::mqtt::MqttConnector>(config, ingestor, graph, clock));
+  }
+  services.metrics.push_back([&connectors](std::string& out) {
+    std::vector<const connect::mqtt::MqttConnector*> all;
+    for (const auto& c : connectors) all.push_back(c.get());
+    if (!all.empty()) connect::mqtt::RenderMqttMetrics(all, out);
+  });
   server::DigitalTwinsApi api(graph, clock, {.max_body_bytes = options.max_body_bytes}, services);
   server::HttpServerOptions http_options;
   http_options.listen = options.listen;
@@ -272,6 +283,15 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     spdlog::error("cannot start the HTTP server: {}", started.ToString());
     return 1;
   }
+  for (const auto& connector : connectors) {
+    if (Status started = connector->Start(); !started.ok()) {
+      spdlog::error("cannot start MQTT connector '{}': {}", connector->config().name, started.ToString());
+      for (const auto& c : connectors) c->Stop();
+      http.Stop();
+      return 1;
+    }
+    spdlog::info("MQTT connector '{}' started ({})", connector->config().name, connector->config().broker);
+  }
   std::printf("doppel listening on http://%s\n", http.address().c_str());
   std::fflush(stdout);
   spdlog::info("serving {} (data: {}, sync: {})", http.address(),
@@ -280,6 +300,7 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping: finishing requests in flight", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  for (const auto& connector : connectors) connector->Stop();  // first: no new readings in flight
   http.Stop();
   events.Unsubscribe(forget_deleted);
   if (Status flushed = (*history)->store().Flush(); !flushed.ok()) {
@@ -321,12 +342,16 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       DOPPEL_ASSIGN_OR_RETURN(options.log_level, StringValue(key, value));
     } else if (key == "retention") {
       DOPPEL_ASSIGN_OR_RETURN(options.retention, RetentionRules(value));
+    } else if (key == "connectors") {
+      auto connectors = connect::mqtt::ParseMqttConnectorConfigs(value);
+      if (!connectors.ok()) return ConfigError(key, connectors.status().message());
+      options.connectors = std::move(connectors).value();
     } else if (key == "retentionIntervalSeconds") {
       DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
       options.retention_interval = std::chrono::seconds(seconds);
     } else {
       return ConfigError(key, "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
-                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds)");
+                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, connectors)");
     }
   }
   return Status::Ok();

@@ -18,6 +18,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "connect/mqtt/mqtt_connector.h"
 #include "tsdb/series_store.h"
 
 namespace doppel::app {
@@ -44,14 +45,18 @@ struct ServeOptions {
   // retention_interval (whole chunks: a point goes at most one chunk span later than due).
   std::vector<tsdb::RetentionRule> retention;
   std::chrono::seconds retention_interval{600};
+  // MQTT connectors (docs/mqtt.md), started after the API is listening, stopped first.
+  std::vector<connect::mqtt::MqttConnectorConfig> connectors;
 };
 
 // Reads a JSON config file: {"listen", "dataDir", "maxBodyBytes", "threads", "sync",
-// "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds"} — every key optional,
+// "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds", "connectors"} — every
+// key optional,
 // defaults as in ServeOptions. "retention" is a list of rules, e.g.
 //   [{"keep": "400d"}, {"model": "dtmi:com:example:Pump;1", "keep": "30d"},
 //    {"twin": "pump-7", "path": "vibration", "keep": "7d"}]
-// (durations as history's: "90s", "12h", "30d"; docs/operations.md). A relative
+// (durations as history's: "90s", "12h", "30d"; docs/operations.md). "connectors" is a list of
+// MQTT connector objects (docs/mqtt.md). A relative
 // dataDir is resolved against the config file's directory. Errors (InvalidArgument) name the
 // file and the key: unknown keys, wrong types, and negative or zero sizes are refused rather
 // than ignored, so a typo cannot silently fall back to a default.

@@ -156,6 +156,7 @@ Result<HttpResponse> Metrics(ApiContext& ctx, const HttpRequest&, const RouteMat
   AppendGauge(out, "doppel_uptime_seconds", "Seconds since the API started.", Seconds(ctx.clock.Now() - ctx.started));
   if (ctx.services.ingestor != nullptr) RenderIngestMetrics(*ctx.services.ingestor, out);
   if (ctx.services.history != nullptr) RenderHistoryMetrics(*ctx.services.history, ctx.options.max_series_metrics, out);
+  for (const auto& render : ctx.services.metrics) render(out);
   return HttpResponse::Text(200, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -25,6 +25,7 @@
 #include <array>
 #include <cstddef>
 #include <functional>
+#include <vector>
 #include <string>
 #include <memory>
 #include <string_view>
@@ -73,6 +74,8 @@ struct ApiServices {
   ingest::LiveState* live = nullptr;     // GET /digitaltwins/{id}/telemetry (latest values)
   // Writes a consistent copy of every store into `dir` (POST /backup); see app/serve.cc.
   std::function<Status(const std::string& dir)> backup;
+  // More metric families for /metrics (connectors, streams): each appends Prometheus text.
+  std::vector<std::function<void(std::string& out)>> metrics;
 };
 
 class DigitalTwinsApi {

@@ -449,12 +449,17 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
     ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
       self->request_ = {};
       if (ec) return self->Fail();
+      self->accepted_ = true;
       self->Read();
       self->Pump();
     });
   }
 
-  void OnServerStop() override { CloseWith(websocket::close_code::going_away, "server stopping"); }
+  void OnServerStop() override {
+    // Mid-handshake there is no WebSocket to close politely yet.
+    if (!accepted_) return ForceClose();
+    CloseWith(websocket::close_code::going_away, "server stopping");
+  }
 
   void ForceClose() override {
     beast::error_code ec;
@@ -507,6 +512,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
 
   void CloseWith(uint16_t code, std::string reason) {
     if (closing_ || ended_) return;
+    if (!accepted_) return ForceClose();
     closing_ = true;
     // Bound the close handshake (and any write it waits behind) for peers that never answer.
     // An own timer: the TCP stream's deadline would not cover the read already pending.
@@ -540,6 +546,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   beast::flat_buffer read_buffer_;
   WebSocketOutbox outbox_;
   std::size_t next_frame_ = 0;
+  bool accepted_ = false;
   bool writing_ = false;
   bool closing_ = false;
   bool ended_ = false;

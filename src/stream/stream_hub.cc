@@ -190,7 +190,8 @@ void StreamHub::RemoveSubscriptionLocked(StreamSession& session, Subscription& s
   while (!sub.twins.empty()) UnindexLocked(session, sub, std::string(*sub.twins.begin()));
   std::erase_if(model_subscriptions_, [&](const Target& t) { return t.sub == &sub; });
   subscriptions_.fetch_sub(1, std::memory_order_relaxed);
-  session.subscriptions_.erase(sub.id);  // destroys `sub`
+  const std::string id = sub.id;  // erasing destroys `sub`, and with it sub.id
+  session.subscriptions_.erase(id);
 }
 
 // ---------------------------------------------------------------- publishers

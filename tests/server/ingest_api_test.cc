@@ -58,7 +58,15 @@ class IngestApiTest : public ::testing::Test {
   ingest::Ingestor ingestor_{graph_, *store_};
   ingest::LiveState live_;
   uint64_t live_feed_ = ingestor_.Subscribe([this](std::span<const ingest::Reading> b) { live_.Apply(b); });
-  DigitalTwinsApi api_{graph_, clock_, {}, {.ingestor = &ingestor_, .history = store_.get(), .live = &live_, .backup = {}}};
+  DigitalTwinsApi api_{graph_, clock_, {}, Services()};
+
+  ApiServices Services() {
+    ApiServices services;
+    services.ingestor = &ingestor_;
+    services.history = store_.get();
+    services.live = &live_;
+    return services;
+  }
 };
 
 TEST_F(IngestApiTest, LineProtocolWritesReachHistory) {

@@ -132,7 +132,10 @@ class WebSocketTest : public ::testing::Test {
 
   void StartServer(stream::StreamLimits limits = {}) {
     hub_ = std::make_unique<stream::StreamHub>(graph_, events_, *ingestor_, limits);
-    api_ = std::make_unique<DigitalTwinsApi>(graph_, clock_, ApiOptions{}, ApiServices{.ingestor = ingestor_.get(), .backup = nullptr});
+    ApiServices services;
+    services.ingestor = ingestor_.get();
+    services.metrics.push_back([this](std::string& out) { hub_->RenderMetrics(out); });
+    api_ = std::make_unique<DigitalTwinsApi>(graph_, clock_, ApiOptions{}, services);
     HttpServerOptions options{.listen = "127.0.0.1:0", .threads = 2};
     options.websocket = stream::WebSocketEndpointFor(*hub_);
     server_ = std::make_unique<HttpServer>(options, [this](const HttpRequest& r) { return api_->Handle(r); });
@@ -182,6 +185,9 @@ TEST_F(WebSocketTest, SubscribeThenReceiveTwinPatchesAndTelemetry) {
   EXPECT_EQ(update->at("event"), "Twin.Update");
   EXPECT_EQ(update->at("twin"), "s-1");
   EXPECT_EQ(update->at("patch"), J(R"([{"op":"add","path":"/label","value":"north"}])"));
+  auto metrics = HttpCall(server_->port(), http::verb::get, "/metrics");
+  EXPECT_NE(metrics.body().find("doppel_ws_connections 1\n"), std::string::npos) << metrics.body();
+  EXPECT_NE(metrics.body().find("doppel_ws_subscriptions 1\n"), std::string::npos);
 
   // Through the HTTP line-protocol endpoint, as Telegraf would write it.
   auto written = HttpCall(server_->port(), http::verb::post, "/write?precision=ns",
@@ -256,6 +262,32 @@ TEST_F(WebSocketTest, StopClosesClientsWithGoingAway) {
   EXPECT_EQ(client->close_reason().code, websocket::close_code::going_away);
   EXPECT_EQ(hub_->counters().connections, 0u);
   EXPECT_EQ(hub_->counters().subscriptions, 0u);
+}
+
+TEST_F(WebSocketTest, AClientThatStopsReadingIsCutOffWhileIngestGoesOn) {
+  StartServer({.queue_capacity = 64, .disconnect_after_drops = 256});
+  auto stalled = Connect();
+  auto healthy = Connect();
+  stalled->Send(R"({"op":"subscribe","id":"a","twins":["s-1"]})");
+  healthy->Send(R"({"op":"subscribe","id":"h","twins":["s-2"]})");
+  ASSERT_TRUE(stalled->Next());
+  ASSERT_TRUE(healthy->Next());
+  // `stalled` never reads again: once the loopback socket buffers are full its queue fills,
+  // overflows and the session is closed, while every Write keeps returning.
+  int batches = 0;
+  for (; batches < 400 && hub_->counters().slow_disconnects == 0; ++batches) {
+    std::vector<ingest::Reading> batch;
+    for (int i = 0; i < 1000; ++i) batch.push_back({"s-1", "temperature", batches * 1000 + i, 1.0});
+    Write(batch);
+  }
+  EXPECT_EQ(hub_->counters().slow_disconnects, 1u) << "after " << batches << " batches of 1000";
+  EXPECT_GE(hub_->counters().messages_dropped, 256u);
+  EXPECT_EQ(ingestor_->accepted(), static_cast<uint64_t>(batches) * 1000);
+  // The other client is unaffected.
+  Write({{"s-2", "temperature", 5, 5.5}});
+  auto reading = healthy->Next();
+  ASSERT_TRUE(reading);
+  EXPECT_EQ(reading->at("twin"), "s-2");
 }
 
 TEST_F(WebSocketTest, PlainGetOfWsIs426AndTooManyConnectionsIs429) {
