@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 FUZZ_DIR     ?= build-fuzz-clang
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-history fuzz clean
+.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-history bench-connect fuzz clean
 
 all: build
 
@@ -38,7 +38,7 @@ test-asan: deps
 	ctest --test-dir $(SAN_DIR) --output-on-failure -j2
 
 # Every benchmark in quick mode; each prints a one-line JSON object as its last line.
-bench: bench-spine bench-tsdb bench-history
+bench: bench-spine bench-tsdb bench-history bench-connect
 
 # The spine: DTDL parsing, twin patching and restore, queries over 100k twins.
 bench-spine: build
@@ -54,6 +54,12 @@ bench-tsdb: build
 # four queries. Takes ~5 minutes in quick mode.
 bench-history: build
 	FULL="$(FULL)" scripts/bench-history.sh $(BUILD_DIR)
+
+# Connecting the physical side (bench/RESULTS.md): starts Mosquitto and a Doppel server on
+# loopback; MQTT end to end vs a bare subscriber's ceiling, line-protocol ingest (plain and
+# gzip) and the WebSocket push latency. ~2 minutes in quick mode (FULL=1: more data).
+bench-connect: build
+	FULL="$(FULL)" scripts/bench-connect.sh $(BUILD_DIR)
 
 # Coverage-guided fuzzing (docs/fuzzing.md): installs clang-14, builds every tests/fuzz target
 # with libFuzzer + ASan + UBSan into FUZZ_DIR and runs each for FUZZ_SECONDS, one at a time.

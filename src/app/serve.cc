@@ -23,6 +23,8 @@
 #include "server/api.h"
 #include "server/http_server.h"
 #include "store/rocks_journal.h"
+#include "stream/stream_hub.h"
+#include "stream/websocket_endpoint.h"
 #include "tsdb/series_store.h"
 #include "twin/events.h"
 #include "twin/journal.h"
@@ -61,11 +63,16 @@ Result<std::vector<tsdb::RetentionRule>> RetentionRules(const json::value& v) {
         if (!keep.ok()) return ConfigError(name, keep.status().message());
         rule.keep = *keep;
         has_keep = true;
+      } else if (key == "keepRollups") {
+        if (!value.is_string()) return ConfigError(name, "must be a duration like \"400d\"");
+        auto keep = history::ParseDurationText(value.get_string(), name);
+        if (!keep.ok()) return ConfigError(name, keep.status().message());
+        rule.keep_rollups = *keep;
       } else if (key == "model" || key == "twin" || key == "path") {
         if (!value.is_string() || value.get_string().empty()) return ConfigError(name, "must be a non-empty string");
         (key == "model" ? rule.model_id : key == "twin" ? rule.twin_id : rule.path) = value.get_string();
       } else {
-        return ConfigError(name, "unknown key (known: keep, model, twin, path)");
+        return ConfigError(name, "unknown key (known: keep, keepRollups, model, twin, path)");
       }
     }
     if (!has_keep) return ConfigError(where, "needs \"keep\"");
@@ -254,7 +261,10 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   }
   RetentionRunner retention((*history)->store(), options.retention, options.retention_interval, clock);
 
+  // WebSocket streams (/ws): declared before `http` so it outlives every session.
+  stream::StreamHub hub(graph, events, ingestor);
   server::ApiServices services;
+  services.metrics.push_back([&hub](std::string& out) { hub.RenderMetrics(out); });
   services.ingestor = &ingestor;
   services.history = &(*history)->store();
   services.live = &live;
@@ -272,12 +282,17 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     for (const auto& c : connectors) all.push_back(c.get());
     if (!all.empty()) connect::mqtt::RenderMqttMetrics(all, out);
   });
-  server::DigitalTwinsApi api(graph, clock, {.max_body_bytes = options.max_body_bytes}, services);
+  server::ApiOptions api_options;
+  api_options.max_body_bytes = options.max_body_bytes;
+  // Writes may take all workers but one, which stays free for reads.
+  api_options.max_ingest_in_flight = std::max(1, server::WorkerThreads(options.threads) - 1);
+  server::DigitalTwinsApi api(graph, clock, api_options, services);
   server::HttpServerOptions http_options;
   http_options.listen = options.listen;
   http_options.threads = options.threads;
   http_options.max_body_bytes = options.max_body_bytes;
   http_options.read_timeout = options.read_timeout;
+  http_options.websocket = stream::WebSocketEndpointFor(hub);
   server::HttpServer http(http_options, [&api](const server::HttpRequest& request) { return api.Handle(request); });
   if (Status started = http.Start(); !started.ok()) {
     spdlog::error("cannot start the HTTP server: {}", started.ToString());

@@ -64,6 +64,11 @@ struct ApiOptions {
   // /metrics lists points and bytes per history series only while there are at most this many
   // series (each is two time series in Prometheus); past it, only the totals. Default 10,000.
   std::size_t max_series_metrics = 10'000;
+  // Most write requests (telemetry, line protocol) handled at once; more are answered 503 with
+  // Retry-After: 1 at once instead of queueing, so a flood of writes never takes every worker
+  // and reads (an operator's screen) stay answered. 0 = no limit. `doppel serve` sets it to
+  // the worker count minus one.
+  std::size_t max_ingest_in_flight = 0;
 };
 
 // The engines behind the API besides the graph. Each is optional: its routes answer

@@ -73,6 +73,10 @@ BeastResponse ToBeast(HttpResponse&& res, unsigned version, bool keep_alive) {
 
 }  // namespace
 
+int WorkerThreads(int threads) {
+  return threads > 0 ? threads : std::max(4, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 Result<ListenAddress> ParseListenAddress(std::string_view listen) {
   ListenAddress out;
   std::string_view port_text;
@@ -634,9 +638,7 @@ Status ServerCore::Start() {
   asio::post(acceptor_.get_executor(), [this] { Accept(); });
   // Handlers block (a write waits for its fsync), so by default run more workers than cores:
   // reads keep flowing while writes wait on the disk.
-  int n = options_.threads > 0
-              ? options_.threads
-              : std::max(4, static_cast<int>(std::thread::hardware_concurrency()));
+  int n = WorkerThreads(options_.threads);
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
   return Status::Ok();
 }

@@ -108,6 +108,9 @@ struct HttpServerOptions {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// The worker threads HttpServer runs for HttpServerOptions::threads (0 = max(4, cores)).
+int WorkerThreads(int threads);
+
 struct ListenAddress {
   std::string host;  // "" = all interfaces
   uint16_t port = 0;

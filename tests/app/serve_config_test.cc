@@ -105,7 +105,7 @@ TEST_F(ServeConfigTest, AbsoluteDataDirIsKeptAsWritten) {
 
 TEST_F(ServeConfigTest, ReadsRetentionRules) {
   std::string path = WriteFile("serve.json", R"({"retentionIntervalSeconds": 60, "retention": [
-      {"keep": "400d"}, {"model": "dtmi:example:Pump;1", "keep": "30d"},
+      {"keep": "400d"}, {"model": "dtmi:example:Pump;1", "keep": "30d", "keepRollups": "800d"},
       {"twin": "pump-7", "path": "vibration", "keep": "12h"}]})");
   auto loaded = LoadServeConfig(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
@@ -116,6 +116,8 @@ TEST_F(ServeConfigTest, ReadsRetentionRules) {
   EXPECT_TRUE(loaded->retention[0].model_id.empty());
   EXPECT_EQ(loaded->retention[1].model_id, "dtmi:example:Pump;1");
   EXPECT_EQ(loaded->retention[1].keep, 30 * kDay);
+  EXPECT_EQ(loaded->retention[1].keep_rollups, 800 * kDay);
+  EXPECT_EQ(loaded->retention[0].keep_rollups, 0);
   EXPECT_EQ(loaded->retention[2].twin_id, "pump-7");
   EXPECT_EQ(loaded->retention[2].path, "vibration");
   EXPECT_EQ(loaded->retention[2].keep, kDay / 2);

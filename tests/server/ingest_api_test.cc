@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "ingest/ingestor.h"
 #include "ingest/live_state.h"
 #include "server/api_test_fixture.h"
@@ -170,6 +174,57 @@ TEST_F(IngestApiTest, LiveTelemetryShowsTheNewestValueOfEachPath) {
   r = Call("GET", "/digitaltwins/room-2/telemetry");
   ASSERT_EQ(r.status, 200);
   EXPECT_TRUE(ParseJson(r.body).value().at("telemetry").as_object().empty());
+}
+
+TEST(IngestBackpressureTest, WritesBeyondTheInFlightLimitGet503WithRetryAfter) {
+  tsdb::testing::TempDir dir;
+  twin::MemoryJournal journal;
+  ManualClock clock;
+  twin::EventBus events;
+  twin::TwinGraph graph(journal, clock, events);
+  auto store = tsdb::SeriesStore::Open(dir.path(), {.sync = false}).value();
+  ingest::Ingestor ingestor(graph, *store);
+  ApiServices services;
+  services.ingestor = &ingestor;
+  ApiOptions options;
+  options.max_ingest_in_flight = 1;
+  DigitalTwinsApi api(graph, clock, options, services);
+  auto call = [&api](std::string target, std::string body) {
+    HttpRequest req{.method = "POST", .target = std::move(target), .headers = {}, .body = std::move(body)};
+    return api.Handle(req);
+  };
+  ASSERT_EQ(call("/models", ModelsJson()).status, 201);
+  HttpRequest put{.method = "PUT", .target = "/digitaltwins/room-1", .headers = {}, .body = RoomJson(20)};
+  ASSERT_EQ(api.Handle(put).status, 200);
+
+  // Hold the first write inside the Ingestor (listeners run within Write) while a second comes.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool inside = false, release = false;
+  ingestor.Subscribe([&](std::span<const ingest::Reading>) {
+    std::unique_lock lock(mu);
+    inside = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  });
+  std::thread first([&] { EXPECT_EQ(call("/write", "room,twin=room-1 temperature=1 1").status, 204); });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return inside; });
+  }
+  HttpResponse refused = call("/write", "room,twin=room-1 temperature=2 2");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.Header("Retry-After"), "1");
+  EXPECT_NE(refused.body.find("saturated"), std::string::npos) << refused.body;
+  EXPECT_EQ(call("/digitaltwins/room-1/telemetry", R"({"temperature": 3})").status, 503);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  // The slot is free again.
+  EXPECT_EQ(call("/write", "room,twin=room-1 temperature=4 4").status, 204);
 }
 
 TEST(IngestApiWithoutHistoryTest, WritesAnswer503) {

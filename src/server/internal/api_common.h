@@ -2,6 +2,7 @@
 // preconditions, ETags and nextLink paging. Internal to src/server.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@ struct ApiContext {
   ApiServices services;
   TimePoint started;
   HttpMetrics metrics;
+  std::atomic<std::size_t> ingest_in_flight{0};  // write requests being handled now
 };
 
 using Handler = Result<HttpResponse> (*)(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);

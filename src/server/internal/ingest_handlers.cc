@@ -17,6 +17,26 @@
 namespace doppel::server::internal {
 namespace {
 
+// Counts a write request in flight for as long as it lives (see ApiOptions::max_ingest_in_flight).
+class IngestSlot {
+ public:
+  explicit IngestSlot(ApiContext& ctx) : ctx_(ctx), count_(ctx.ingest_in_flight.fetch_add(1) + 1) {}
+  ~IngestSlot() { ctx_.ingest_in_flight.fetch_sub(1); }
+  IngestSlot(const IngestSlot&) = delete;
+  IngestSlot& operator=(const IngestSlot&) = delete;
+  bool admitted() const { return ctx_.options.max_ingest_in_flight == 0 || count_ <= ctx_.options.max_ingest_in_flight; }
+
+ private:
+  ApiContext& ctx_;
+  const std::size_t count_;
+};
+
+HttpResponse Saturated() {
+  HttpResponse r = HttpResponse::Error(Status::Unavailable("ingest is saturated: every write slot is busy; retry shortly"));
+  r.SetHeader("Retry-After", "1");
+  return r;
+}
+
 tsdb::TimeNs NowNs(const ApiContext& ctx) { return ctx.clock.Now().time_since_epoch().count(); }
 
 // The body as text: inflated when Content-Encoding is gzip (the limit applies to the inflated
@@ -57,6 +77,8 @@ std::string LineOfReading(std::string_view body, const ingest::LineProtocolOptio
 // Both line-protocol endpoints: parse everything, then one all-or-nothing Ingestor::Write.
 Result<HttpResponse> WriteLineProtocol(ApiContext& ctx, const HttpRequest& request) {
   DOPPEL_ASSIGN_OR_RETURN(ingest::Ingestor * ingestor, IngestorOf(ctx));
+  IngestSlot slot(ctx);
+  if (!slot.admitted()) return Saturated();
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryOf(request));
   const std::string* precision_text = query.Find("precision");
   Result<ingest::Precision> precision = ingest::ParsePrecision(precision_text == nullptr ? "" : *precision_text);
@@ -81,6 +103,8 @@ Result<HttpResponse> WriteLineProtocol(ApiContext& ctx, const HttpRequest& reque
 Result<HttpResponse> WriteTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match,
                                     std::string_view component) {
   DOPPEL_ASSIGN_OR_RETURN(ingest::Ingestor * ingestor, IngestorOf(ctx));
+  IngestSlot slot(ctx);
+  if (!slot.admitted()) return Saturated();
   tsdb::TimeNs time = NowNs(ctx);
   if (std::string_view stamp = request.Header("dt-timestamp"); !stamp.empty()) {
     Result<TimePoint> parsed = ParseRfc3339(stamp);
