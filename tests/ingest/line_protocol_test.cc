@@ -1,5 +1,7 @@
 #include "ingest/line_protocol.h"
 
+#include "support/gzip.h"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -459,19 +461,7 @@ TEST(LineProtocolTest, LargeBodyParsesEveryLine) {
 
 // ---- Gunzip -----------------------------------------------------------------------------------
 
-std::string Gzip(std::string_view data, int level = Z_BEST_SPEED) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using doppel::testing::Gzip;
 
 std::string Sample(std::size_t bytes) {
   std::string text;

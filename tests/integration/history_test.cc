@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "support/gzip.h"
 #include "test_models.h"
 
 namespace doppel::testing {
@@ -350,90 +351,6 @@ void ExpectAggregates(HttpClient& http, const SeriesKey& key, const Points& poin
         << expected->first;
     ++expected;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// gzip by hand (the tests link no zlib): stored blocks for a valid body, a fixed-Huffman run
-// for a small body that inflates to a large one.
-
-uint32_t Crc32(std::string_view data) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char c : data) {
-    crc ^= c;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-// Deflate's bit order: fields are packed from the least significant bit of each byte.
-class BitWriter {
- public:
-  void Bits(uint32_t value, int n) {  // a number, least significant bit first
-    for (int i = 0; i < n; ++i) Bit((value >> i) & 1u);
-  }
-  void Code(uint32_t code, int n) {  // a Huffman code, most significant bit first
-    for (int i = n - 1; i >= 0; --i) Bit((code >> i) & 1u);
-  }
-  void AlignToByte() {
-    while (used_ != 0) Bit(0);
-  }
-  void Byte(uint8_t b) { out_ += static_cast<char>(b); }
-  void Le32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) Byte(static_cast<uint8_t>(v >> (8 * i)));
-  }
-  std::string& out() { return out_; }
-
- private:
-  void Bit(uint32_t b) {
-    if (used_ == 0) out_ += '\0';
-    out_.back() = static_cast<char>(static_cast<uint8_t>(out_.back()) | (b << used_));
-    used_ = (used_ + 1) % 8;
-  }
-  std::string out_;
-  int used_ = 0;
-};
-
-std::string GzipHeader() { return std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10); }
-
-void GzipTrailer(BitWriter& w, std::string_view plain) {
-  w.AlignToByte();
-  w.Le32(Crc32(plain));
-  w.Le32(static_cast<uint32_t>(plain.size()));
-}
-
-// A valid gzip member holding `plain` in stored (uncompressed) deflate blocks.
-std::string GzipStored(std::string_view plain) {
-  BitWriter w;
-  w.out() = GzipHeader();
-  std::size_t at = 0;
-  do {
-    std::size_t n = std::min<std::size_t>(plain.size() - at, 65535);
-    w.Bits(at + n == plain.size() ? 1 : 0, 1);  // BFINAL
-    w.Bits(0, 2);                               // BTYPE 00: stored
-    w.AlignToByte();
-    w.Bits(static_cast<uint32_t>(n), 16);
-    w.Bits(static_cast<uint32_t>(~n & 0xFFFF), 16);
-    w.out().append(plain.substr(at, n));
-    at += n;
-  } while (at < plain.size());
-  GzipTrailer(w, plain);
-  return w.out();
-}
-
-// A valid gzip member of 1 + 258 * runs bytes 'a', a few hundred bytes on the wire.
-std::string GzipRunOfA(int runs) {
-  BitWriter w;
-  w.out() = GzipHeader();
-  w.Bits(1, 1);           // BFINAL
-  w.Bits(1, 2);           // BTYPE 01: fixed Huffman codes
-  w.Code(0x30 + 'a', 8);  // literal 'a'
-  for (int i = 0; i < runs; ++i) {
-    w.Code(0xC0 + (285 - 280), 8);  // length 258
-    w.Code(0, 5);                   // distance 1
-  }
-  w.Code(0, 7);  // end of block
-  GzipTrailer(w, std::string(1 + 258 * static_cast<std::size_t>(runs), 'a'));
-  return w.out();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -824,7 +741,7 @@ std::vector<BadRequest> BadRequests() {
   const client::HttpHeaders lp = {{"Content-Type", kLineProtocolType}};
   client::HttpHeaders gz = lp;
   gz.emplace_back("Content-Encoding", "gzip");
-  std::string valid_gzip = GzipStored(good + "m,twin=s0001 f1=1.5" + t);
+  std::string valid_gzip = Gzip(good + "m,twin=s0001 f1=1.5" + t);
   std::string bad_crc = valid_gzip;
   bad_crc[bad_crc.size() - 6] ^= 0x5A;
   std::string huge;
@@ -853,7 +770,7 @@ std::vector<BadRequest> BadRequests() {
       {"not gzip", w, "this is not gzip", gz, 400, "gzip"},
       {"truncated gzip", w, valid_gzip.substr(0, valid_gzip.size() - 12), gz, 400, "gzip"},
       {"gzip with a bad checksum", w, bad_crc, gz, 400, "gzip"},
-      {"gzip inflating over the limit", w, GzipRunOfA(400), gz, 413, "exceeds"},
+      {"gzip inflating over the limit", w, Gzip(std::string(1 + 258 * 400, 'a'), Z_BEST_COMPRESSION), gz, 413, "exceeds"},
       {"unknown encoding",
        w,
        good,
@@ -913,7 +830,7 @@ TEST(HistoryBadInputTest, RefusedWritesChangeNothing) {
   // The gzip path itself works: the valid member the corrupt ones came from is accepted.
   std::string t = " " + std::to_string(kT0 + 7 * kSecond) + "\n";
   HttpResponse r =
-      WriteLines(*s.http, GzipStored("m,twin=s0001 f0=555.5" + t + "m,twin=s0001 f1=1.5" + t),
+      WriteLines(*s.http, Gzip("m,twin=s0001 f0=555.5" + t + "m,twin=s0001 f1=1.5" + t),
                  "/write?precision=ns", {{"Content-Encoding", "gzip"}});
   EXPECT_EQ(r.status, 204) << r.body;
   data.expected[{"s0001", "f0"}][kT0 + 7 * kSecond] = 555.5;

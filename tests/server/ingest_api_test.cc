@@ -1,6 +1,5 @@
 // The write endpoints over a real Ingestor and SeriesStore: ADT telemetry and line protocol.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -9,25 +8,14 @@
 #include "ingest/ingestor.h"
 #include "ingest/live_state.h"
 #include "server/api_test_fixture.h"
+#include "support/gzip.h"
 #include "tsdb/query.h"
 #include "tsdb/temp_dir.h"
 
 namespace doppel::server::testing {
 namespace {
 
-std::string Gzip(std::string_view text) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&z, text.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using doppel::testing::Gzip;
 
 class IngestApiTest : public ::testing::Test {
  protected:
