@@ -57,7 +57,8 @@ bench-history: build
 
 # Connecting the physical side (bench/RESULTS.md): starts Mosquitto and a Doppel server on
 # loopback; MQTT end to end vs a bare subscriber's ceiling, line-protocol ingest (plain and
-# gzip) and the WebSocket push latency. ~2 minutes in quick mode (FULL=1: more data).
+# gzip) and the WebSocket push latency. ~2 minutes in quick mode, more when fsyncs are slow
+# (FULL=1: 10x the data).
 bench-connect: build
 	FULL="$(FULL)" scripts/bench-connect.sh $(BUILD_DIR)
 

@@ -236,6 +236,7 @@ class Receiver {
     if (!http.ok()) Die(http.status().ToString());
     http_ = std::move(*http);
     sample_ = fmt::format("doppel_mqtt_readings_total{{connector=\"{}\"}} ", o.connector);
+    WaitConnected(o.connector);
   }
 
   int64_t Messages() {
@@ -266,6 +267,21 @@ class Receiver {
   }
 
  private:
+  // Messages published before the connector has subscribed would not be queued for it: wait
+  // for doppel_mqtt_connected 1, then give the SUBSCRIBE a moment (the warm-up proves it).
+  void WaitConnected(const std::string& connector) {
+    const std::string connected = fmt::format("doppel_mqtt_connected{{connector=\"{}\"}} ", connector);
+    const auto deadline = SteadyClock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto r = http_->Get("/metrics");
+      if (!r.ok()) Die(r.status().ToString());
+      if (MetricValue(r->body, connected) == 1) break;
+      if (SteadyClock::now() > deadline) Die("connector '" + connector + "' not connected to the broker within 30 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+
   std::string MqttLines() const {
     std::string out;
     size_t at = 0;

@@ -1,5 +1,6 @@
 // Micro-benchmarks of the history engine: codec speed, bytes per point on a realistic sensor
-// signal, synced store writes, and an hourly-average-over-30-days query.
+// signal, synced store writes, an hourly-average-over-30-days query, and `last` of 10,000 series
+// and a raw 1-hour history query after a restart.
 //
 //   build/tsdb_benchmark --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
@@ -10,10 +11,15 @@
 #include <filesystem>
 #include <random>
 
+#include "base/clock.h"
+#include "history/history_query.h"
 #include "tsdb/internal/gorilla.h"
 #include "tsdb/query.h"
 #include "tsdb/series_chunk.h"
 #include "tsdb/series_store.h"
+#include "twin/events.h"
+#include "twin/journal.h"
+#include "twin/twin_graph.h"
 
 namespace doppel::tsdb {
 namespace {
@@ -299,6 +305,104 @@ void BM_HourlyAverage30Days(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kPoints);
 }
 BENCHMARK(BM_HourlyAverage30Days)->Unit(benchmark::kMillisecond);
+
+// A restarted server's store: 10,000 series ("sensor-N"/"f0") of 1,000 points each, sealed
+// (one chunk each, nothing left in a head), plus "long0"/"f0" with 2 h at 1 Hz; reopened.
+struct ReopenedFleet {
+  static constexpr char kFleetModel[] = "dtmi:doppel:bench:Sensor;1";  // recorded in the series
+  static constexpr int kSeries = 10'000;
+  static constexpr int kPoints = 1000;
+  ReopenedFleet() {
+    SeriesStoreOptions options;
+    options.sync = false;  // loading the fixture is not what is measured
+    {
+      auto writer = std::move(SeriesStore::Open(dir.path, options)).value();
+      std::vector<SeriesId> fleet;
+      for (int s = 0; s < kSeries; ++s) {
+        fleet.push_back(*writer->CreateSeries({"sensor-" + std::to_string(s), "f0", ValueType::kDouble, kFleetModel, "", ""}));
+      }
+      const SeriesId long0 = *writer->CreateSeries({"long0", "f0", ValueType::kDouble, "", "", ""});
+      Signal signal(3);
+      std::vector<SeriesPoint> batch;
+      for (int i = 0; i < kPoints; ++i) {
+        const TimeNs t = kStart + i * kSecond;
+        const double v = signal.Next(t);
+        for (SeriesId id : fleet) batch.push_back({id, t, v});
+        if (batch.size() >= 200'000) (void)writer->Write(batch), batch.clear();
+      }
+      for (int i = 0; i < 7200; ++i) batch.push_back({long0, kStart + i * kSecond, signal.Next(kStart + i * kSecond)});
+      (void)writer->Write(batch);
+      (void)writer->Flush();
+    }
+    store = std::move(SeriesStore::Open(dir.path, options)).value();
+    for (const SeriesInfo& info : store->ListSeries()) {
+      if (info.spec.twin_id != "long0") ids.push_back(info.id);
+    }
+  }
+  ScratchDir dir;
+  std::unique_ptr<SeriesStore> store;
+  std::vector<SeriesId> ids;  // the 10,000 fleet series
+};
+ReopenedFleet& Fleet() {
+  static ReopenedFleet fleet;
+  return fleet;
+}
+
+// SeriesStore::Last of 10,000 series after a restart (heads empty): history's mode "last".
+void BM_LastAfterReopen(benchmark::State& state) {
+  ReopenedFleet& fleet = Fleet();
+  for (auto _ : state) {
+    auto last = fleet.store->Last(fleet.ids);
+    if (!last.ok() || last->size() != fleet.ids.size() || !last->back()) state.SkipWithError("wrong result");
+    benchmark::DoNotOptimize(last);
+  }
+  state.SetItemsProcessed(state.iterations() * fleet.ids.size());
+}
+BENCHMARK(BM_LastAfterReopen)->Unit(benchmark::kMillisecond);
+
+// A raw 1-hour history query of one series selected by twin and path, beside 10,000 others:
+// bench/history_load's raw_1h_one_series without HTTP and JSON.
+void BM_HistoryRawHourOneSeries(benchmark::State& state) {
+  ReopenedFleet& fleet = Fleet();
+  ManualClock clock;
+  twin::MemoryJournal journal;
+  twin::EventBus events;
+  twin::TwinGraph graph(journal, clock, events);
+  for (auto _ : state) {
+    history::HistoryRequest req;
+    req.twins = {"long0"};
+    req.paths = {"f0"};
+    req.start = kStart + 1800 * kSecond;
+    req.end = kStart + 5400 * kSecond;
+    auto result = history::RunHistoryQuery(graph, *fleet.store, std::move(req));
+    if (!result.ok() || result->series.size() != 1 || result->series[0].points.size() != 3600) {
+      state.SkipWithError("wrong result");
+    }
+    benchmark::DoNotOptimize(result);
+  }
+}
+BENCHMARK(BM_HistoryRawHourOneSeries)->Unit(benchmark::kMicrosecond);
+
+// History mode "last" of the 10,000 fleet series selected by (recorded) model: bench/history_load's
+// last_all_series without HTTP and JSON (model selection lists the whole catalog).
+void BM_HistoryLastByModel(benchmark::State& state) {
+  ReopenedFleet& fleet = Fleet();
+  ManualClock clock;
+  twin::MemoryJournal journal;
+  twin::EventBus events;
+  twin::TwinGraph graph(journal, clock, events);
+  for (auto _ : state) {
+    history::HistoryRequest req;
+    req.model = ReopenedFleet::kFleetModel;
+    req.mode = history::Mode::kLast;
+    auto result = history::RunHistoryQuery(graph, *fleet.store, std::move(req));
+    if (!result.ok() || result->series.size() != fleet.ids.size() || !result->series[0].last) {
+      state.SkipWithError("wrong result");
+    }
+    benchmark::DoNotOptimize(result);
+  }
+}
+BENCHMARK(BM_HistoryLastByModel)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace doppel::tsdb

@@ -277,6 +277,11 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   for (const auto& config : options.connectors) {
     connectors.push_back(std::make_unique<connect::mqtt::MqttConnector>(config, ingestor, graph, clock));
   }
+  services.connectors = [&connectors] {
+    json::array all;
+    for (const auto& c : connectors) all.push_back(c->HealthJson());
+    return all;
+  };
   services.metrics.push_back([&connectors](std::string& out) {
     std::vector<const connect::mqtt::MqttConnector*> all;
     for (const auto& c : connectors) all.push_back(c.get());

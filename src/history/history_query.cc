@@ -23,9 +23,11 @@ std::string Quoted(std::string_view twin, std::string_view path) {
 
 // ---- selection ----
 
-// The store's catalog by twin, then path. Built once per query (ListSeries copies the catalog).
+// The store's catalog (or the part of it a query looked at) by twin, then path.
 using Catalog = std::map<std::string, std::map<std::string, tsdb::SeriesInfo>, std::less<>>;
 
+// The whole catalog: for model and query selectors, which look at every series' model. Copies
+// the catalog (SeriesStore::ListSeries), so twin selectors use SeriesOf's lookups instead.
 Catalog BuildCatalog(const tsdb::SeriesStore& store) {
   Catalog catalog;
   for (tsdb::SeriesInfo& info : store.ListSeries()) {
@@ -52,7 +54,8 @@ class Selector {
   Result<Selection> Run() {
     for (const SeriesKey& key : request_.series) DOPPEL_RETURN_IF_ERROR(AddExplicit(key));
     if (!request_.twins.empty() || !request_.model.empty() || !request_.query.empty()) {
-      catalog_ = BuildCatalog(store_);
+      full_catalog_ = !request_.model.empty() || !request_.query.empty();
+      if (full_catalog_) catalog_ = BuildCatalog(store_);
       std::set<std::string> twins;
       DOPPEL_RETURN_IF_ERROR(CollectTwins(twins));
       if (!request_.model.empty()) DOPPEL_RETURN_IF_ERROR(CollectModel(twins));
@@ -72,11 +75,26 @@ class Selector {
     return Status::Ok();
   }
 
-  Status CollectTwins(std::set<std::string>& twins) const {
+  // The twin's series by path; nullptr if it has none. Without the full catalog, one range
+  // lookup in the store per twin (cached in catalog_).
+  const std::map<std::string, tsdb::SeriesInfo>* SeriesOf(const std::string& twin) {
+    if (auto it = catalog_.find(twin); it != catalog_.end()) return &it->second;
+    if (full_catalog_) return nullptr;
+    std::vector<tsdb::SeriesInfo> infos = store_.ListSeriesOfTwin(twin);
+    if (infos.empty()) return nullptr;
+    auto& by_path = catalog_[twin];
+    for (tsdb::SeriesInfo& info : infos) {
+      std::string path = info.spec.path;
+      by_path.emplace(std::move(path), std::move(info));
+    }
+    return &by_path;
+  }
+
+  Status CollectTwins(std::set<std::string>& twins) {
     for (const std::string& id : request_.twins) {
       const bool in_graph =
           graph_.Read([&](const twin::GraphState& s) { return s.FindTwin(id) != nullptr; });
-      if (!in_graph && catalog_.find(id) == catalog_.end()) {
+      if (!in_graph && SeriesOf(id) == nullptr) {
         return Status::NotFound(
             fmt::format("twin '{}' not found (neither in the graph nor in history)", id));
       }
@@ -153,10 +171,10 @@ class Selector {
   }
 
   void AddTwin(const std::string& twin) {
-    auto it = catalog_.find(twin);
-    if (it == catalog_.end()) return;
+    const std::map<std::string, tsdb::SeriesInfo>* by_path = SeriesOf(twin);
+    if (by_path == nullptr) return;
     const std::vector<std::string>& paths = request_.paths;
-    for (const auto& [path, info] : it->second) {
+    for (const auto& [path, info] : *by_path) {
       const bool listed = std::find(paths.begin(), paths.end(), path) != paths.end();
       if (!paths.empty() && !listed) continue;
       Selected& s = selection_[{twin, path}];
@@ -169,6 +187,7 @@ class Selector {
   const tsdb::SeriesStore& store_;
   const HistoryRequest& request_;
   Catalog catalog_;
+  bool full_catalog_ = false;  // catalog_ holds every series (else only twins looked up)
   Selection selection_;
 };
 

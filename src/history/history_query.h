@@ -21,8 +21,9 @@
 // included too, so history of a twin whose model changed is not lost) and of the twins a graph
 // `query` projects; `paths`, when given, keeps only those paths of the twin-selected series
 // (explicit `series` are kept as named). Result order: by (twin id, path), each series once.
-// Cost: selection lists the store's catalog once per query (SeriesStore::ListSeries copies it:
-// O(all series) per query, fine to ~1M series; an index kept by the store would remove it).
+// Cost: `series` and `twins` look their series up in the store (SeriesStore::Find,
+// ListSeriesOfTwin: O(selected) per query); `model` and `query` list the store's catalog once per
+// query (SeriesStore::ListSeries copies it: O(all series), fine to ~1M series).
 //
 // Aggregates follow tsdb/query.h exactly (epoch-aligned buckets [k*step, (k+1)*step) clipped to
 // the range, last write wins on a duplicate time, population stddev, nearest-rank percentiles,

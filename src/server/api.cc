@@ -58,6 +58,8 @@ constexpr RouteSpec kRoutes[] = {
     {"POST", "/digitaltwins/{id}/components/{componentPath}/telemetry", internal::SendComponentTelemetry, true},
     {"POST", "/write", internal::WriteLineProtocolV1, false},
     {"POST", "/api/v2/write", internal::WriteLineProtocolV2, false},
+    {"GET", "/connectors", internal::ListConnectors, false},
+    {"GET", "/connectors/{name}", internal::GetConnector, false},
     {"POST", "/backup", internal::Backup, false},
     {"GET", "/healthz", Healthz, false},
     {"GET", "/metrics", Metrics, false},

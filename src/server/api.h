@@ -79,6 +79,8 @@ struct ApiServices {
   ingest::LiveState* live = nullptr;     // GET /digitaltwins/{id}/telemetry (latest values)
   // Writes a consistent copy of every store into `dir` (POST /backup); see app/serve.cc.
   std::function<Status(const std::string& dir)> backup;
+  // The connectors' health, one JSON object each with at least "name" (GET /connectors).
+  std::function<json::array()> connectors;
   // More metric families for /metrics (connectors, streams): each appends Prometheus text.
   std::vector<std::function<void(std::string& out)>> metrics;
 };

@@ -67,8 +67,7 @@ bool DecodeSpec(std::string_view bytes, SeriesSpec* spec) {
 
 // A WAL record: varint count, then (fixed64 time, value) per point; the value's encoding
 // follows the series' type (fixed64 bits, fixed64, one byte, or varint length + bytes).
-void EncodePoint(std::vector<uint8_t>& out, TimeNs time, const Value& v) {
-  internal::PutFixed64(out, static_cast<uint64_t>(time));
+void EncodeValue(std::vector<uint8_t>& out, const Value& v) {
   switch (TypeOf(v)) {
     case ValueType::kDouble: internal::PutFixed64(out, std::bit_cast<uint64_t>(std::get<double>(v))); break;
     case ValueType::kInt64: internal::PutFixed64(out, static_cast<uint64_t>(std::get<int64_t>(v))); break;
@@ -76,33 +75,53 @@ void EncodePoint(std::vector<uint8_t>& out, TimeNs time, const Value& v) {
     case ValueType::kString: PutString(out, std::get<std::string>(v)); break;
   }
 }
-bool DecodePoint(ByteReader& r, ValueType type, Point* p) {
-  uint64_t t, bits;
-  if (!r.Fixed64(&t)) return false;
-  p->time = static_cast<TimeNs>(t);
+void EncodePoint(std::vector<uint8_t>& out, TimeNs time, const Value& v) {
+  internal::PutFixed64(out, static_cast<uint64_t>(time));
+  EncodeValue(out, v);
+}
+bool DecodeValue(ByteReader& r, ValueType type, Value* v) {
+  uint64_t bits;
   switch (type) {
     case ValueType::kDouble:
       if (!r.Fixed64(&bits)) return false;
-      p->value = std::bit_cast<double>(bits);
+      *v = std::bit_cast<double>(bits);
       return true;
     case ValueType::kInt64:
       if (!r.Fixed64(&bits)) return false;
-      p->value = static_cast<int64_t>(bits);
+      *v = static_cast<int64_t>(bits);
       return true;
     case ValueType::kBool: {
       uint8_t b;
       if (!r.Byte(&b) || b > 1) return false;
-      p->value = b == 1;
+      *v = b == 1;
       return true;
     }
     case ValueType::kString: {
       std::string s;
       if (!GetString(r, &s)) return false;
-      p->value = std::move(s);
+      *v = std::move(s);
       return true;
     }
   }
   return false;
+}
+bool DecodePoint(ByteReader& r, ValueType type, Point* p) {
+  uint64_t t;
+  if (!r.Fixed64(&t)) return false;
+  p->time = static_cast<TimeNs>(t);
+  return DecodeValue(r, type, &p->value);
+}
+
+// Index entries carry the chunk's last value only up to this size (a long string is left out,
+// and Last decodes that chunk once after Open instead): Open reads every entry.
+constexpr size_t kMaxIndexedValueBytes = 64;
+
+// The "h/" value of a chunk whose point at max_time holds `last` (see EncodeIndexEntry).
+std::string IndexEntry(TimeNs max_time, uint32_t count, uint32_t bytes, const Value& last) {
+  std::vector<uint8_t> value;
+  EncodeValue(value, last);
+  if (value.size() > kMaxIndexedValueBytes) value.clear();
+  return EncodeIndexEntry(max_time, count, bytes, AsString(value));
 }
 
 }  // namespace
@@ -174,26 +193,49 @@ Status SeriesStore::LoadChunks() {
   one_pass.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(one_pass));
   Series* s = nullptr;  // entries come grouped by series: look each up once
+  // The series' newest chunk so far (greatest max time, then seq) and its last value if the
+  // entry has one: the series' newest point before the log is replayed.
+  struct Newest {
+    TimeNs time;
+    uint64_t seq;
+    std::optional<Value> value;
+  };
+  std::optional<Newest> newest;
+  auto finish_series = [&] {
+    if (s == nullptr || !newest) return;
+    s->last_known = newest->value.has_value();
+    if (s->last_known) s->last = Point{newest->time, std::move(*newest->value)};
+    newest.reset();
+  };
   for (it->Seek("h/"); it->Valid() && it->key().starts_with("h/"); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     if (key.size() != kChunkKeySize) return Status::Internal("malformed chunk index key");
     const SeriesId id = ReadBE(key.substr(2));
-    if (s == nullptr || s->info.id != id) s = Lookup(id);
+    if (s == nullptr || s->info.id != id) {
+      finish_series();
+      s = Lookup(id);
+    }
     if (s == nullptr) return Status::Internal("chunk of unknown series");
     ByteReader r(AsBytes(it->value().ToStringView()));
     ChunkRef ref;
     uint64_t max_time = 0;
     ref.min_time = ReadTimeBE(key.substr(10));
-    if (!r.Fixed64(&max_time) || !r.Fixed32(&ref.count) || !r.Fixed32(&ref.bytes) || r.remaining() != 0) {
+    std::optional<Value> last;
+    if (!r.Fixed64(&max_time) || !r.Fixed32(&ref.count) || !r.Fixed32(&ref.bytes) ||
+        (r.remaining() != 0 && !DecodeValue(r, s->info.spec.type, &last.emplace())) || r.remaining() != 0) {
       return Status::Internal("corrupt chunk index entry (series " + s->info.spec.path + ")");
     }
     ref.max_time = static_cast<TimeNs>(max_time);
     const uint64_t seq = ReadBE(key.substr(18));
+    if (!newest || ref.max_time > newest->time || (ref.max_time == newest->time && seq > newest->seq)) {
+      newest = Newest{ref.max_time, seq, std::move(last)};
+    }
     s->newest_time = s->has_points ? std::max(s->newest_time, ref.max_time) : ref.max_time;
     s->has_points = true;
     s->AddChunk(seq, std::move(ref));
     next_chunk_seq_ = std::max(next_chunk_seq_, seq + 1);
   }
+  finish_series();
   return FromRocks(it->status());
 }
 
@@ -283,6 +325,17 @@ std::vector<SeriesInfo> SeriesStore::ListSeries() const {
   return out;
 }
 
+std::vector<SeriesInfo> SeriesStore::ListSeriesOfTwin(std::string_view twin_id) const {
+  std::lock_guard lock(mu_);
+  std::vector<SeriesInfo> out;
+  // by_key_ is ordered by (twin, path) and "" is the least path: a range scan.
+  for (auto it = by_key_.lower_bound(SeriesKeyView(twin_id, {})); it != by_key_.end() && it->first.first == twin_id;
+       ++it) {
+    out.push_back(series_.at(it->second)->info);
+  }
+  return out;
+}
+
 size_t SeriesStore::ChunkCount(SeriesId id) const {
   std::lock_guard lock(mu_);
   const Series* s = Lookup(id);
@@ -334,6 +387,7 @@ Status SeriesStore::WriteWal(const std::map<SeriesId, std::vector<const SeriesPo
 }
 
 void SeriesStore::Apply(Series& s, TimeNs time, const Value& value) {
+  UpdateLast(s, time, value);
   if (!s.has_points || time > s.newest_time) {
     if (!s.head.empty() && (s.head.count() >= options_.max_head_points ||
                             FloorDiv(time, options_.partition) != FloorDiv(s.head.min_time(), options_.partition))) {
@@ -350,20 +404,32 @@ void SeriesStore::Apply(Series& s, TimeNs time, const Value& value) {
   }
 }
 
+// A point at or after the newest one held is the new newest (on an equal time it is the later
+// write). While the newest point is unknown, only a point at or after the high-water mark is
+// surely the newest (nothing held is newer than the mark).
+void SeriesStore::UpdateLast(Series& s, TimeNs time, const Value& value) {
+  const bool newest = s.last_known ? !s.last || time >= s.last->time : !s.has_points || time >= s.newest_time;
+  if (!newest) return;
+  s.last = Point{time, value};
+  s.last_known = true;
+}
+
 // The head and the out-of-order buffer seal together, head first: out-of-order points were
 // written after the head's points with the same time, so their chunk must get the later seq.
 void SeriesStore::SealInMemory(Series& s) {
-  auto add = [&](SeriesChunk chunk) {
+  auto add = [&](HeadChunk& from) {
+    Value last = from.newest().value;
+    SeriesChunk chunk = from.Seal();
     const ChunkHeader& h = chunk.header();
     ChunkRef ref{h.min_time, h.max_time, h.count, static_cast<uint32_t>(chunk.bytes().size()), nullptr};
-    ref.unpersisted = std::make_unique<const SeriesChunk>(std::move(chunk));
+    ref.unpersisted = std::make_unique<const ChunkRef::Pending>(ChunkRef::Pending{std::move(chunk), std::move(last)});
     s.AddChunk(next_chunk_seq_++, std::move(ref));
   };
-  if (!s.head.empty()) add(s.head.Seal());
+  if (!s.head.empty()) add(s.head);
   if (!s.out_of_order.empty()) {
     HeadChunk late(s.info.spec.type);
     for (const auto& [t, v] : s.out_of_order) late.Append(t, v);
-    add(late.Seal());
+    add(late);
     s.out_of_order.clear();
   }
   s.dirty = true;
@@ -376,8 +442,8 @@ void SeriesStore::SealInMemory(Series& s) {
 void SeriesStore::StagePersist(Series& s, rocksdb::WriteBatch& batch) {
   for (const auto& [seq, ref] : s.chunks) {
     if (!ref.unpersisted) continue;
-    batch.Put(s.Key('c', seq, ref), ref.unpersisted->bytes());
-    batch.Put(s.Key('h', seq, ref), EncodeIndexEntry(ref.max_time, ref.count, ref.bytes));
+    batch.Put(s.Key('c', seq, ref), ref.unpersisted->chunk.bytes());
+    batch.Put(s.Key('h', seq, ref), IndexEntry(ref.max_time, ref.count, ref.bytes, ref.unpersisted->last));
   }
   batch.DeleteRange(SeriesKey('w', s.info.id), SeriesKey('w', s.info.id + 1));
   s.log_bytes = 0;
@@ -411,7 +477,7 @@ Status SeriesStore::Persist(std::span<Series* const> series) {
 }
 
 Result<SeriesChunk> SeriesStore::LoadChunk(const Series& s, uint64_t seq, const ChunkRef& ref) const {
-  if (ref.unpersisted) return *ref.unpersisted;
+  if (ref.unpersisted) return ref.unpersisted->chunk;
   std::string bytes;
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Get({}, s.Key('c', seq, ref), &bytes)));
   Result<SeriesChunk> chunk = SeriesChunk::Parse(std::move(bytes));
@@ -451,6 +517,8 @@ Result<SeriesData> SeriesStore::ReadLocked(const Series& series, TimeNs start, T
   return data;
 }
 
+// From the data: the head, else the newest of the out-of-order buffer and the chunks (whose
+// last point this decodes). Last caches the answer in Series::last.
 Result<std::optional<Point>> SeriesStore::LastOf(const Series& s) const {
   if (!s.head.empty()) return std::optional<Point>(s.head.newest());
   const ChunkRef* newest = nullptr;  // greatest max_time; on ties the later seq wins
@@ -475,10 +543,13 @@ Result<std::vector<std::optional<Point>>> SeriesStore::Last(std::span<const Seri
   std::vector<std::optional<Point>> out;
   out.reserve(ids.size());
   for (SeriesId id : ids) {
-    const Series* s = Lookup(id);
+    Series* s = Lookup(id);
     if (s == nullptr) return Status::NotFound("unknown series id " + std::to_string(id));
-    DOPPEL_ASSIGN_OR_RETURN(std::optional<Point> p, LastOf(*s));
-    out.push_back(std::move(p));
+    if (!s->last_known) {  // once per series after Open or retention, at most
+      DOPPEL_ASSIGN_OR_RETURN(s->last, LastOf(*s));
+      s->last_known = true;
+    }
+    out.push_back(s->last);
   }
   return out;
 }
@@ -551,12 +622,13 @@ Status SeriesStore::CompactGroup(const Series& s, const std::vector<uint64_t>& s
   std::stable_sort(all.begin(), all.end(), [](const Point& a, const Point& b) { return a.time < b.time; });
   HeadChunk head(s.info.spec.type);
   auto seal = [&] {
+    const Value last = head.newest().value;
     SeriesChunk chunk = head.Seal();
     const uint64_t seq = next_chunk_seq_++;
     const ChunkHeader& h = chunk.header();
     ChunkRef ref{h.min_time, h.max_time, h.count, static_cast<uint32_t>(chunk.bytes().size()), nullptr};
     batch.Put(s.Key('c', seq, ref), chunk.bytes());
-    batch.Put(s.Key('h', seq, ref), EncodeIndexEntry(ref.max_time, ref.count, ref.bytes));
+    batch.Put(s.Key('h', seq, ref), IndexEntry(ref.max_time, ref.count, ref.bytes, last));
     fresh->emplace_back(seq, std::move(ref));
   };
   for (size_t i = 0; i < all.size(); ++i) {

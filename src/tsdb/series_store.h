@@ -179,6 +179,8 @@ class SeriesStore {
   Result<SeriesId> Find(std::string_view twin_id, std::string_view path) const;
   Result<SeriesInfo> Info(SeriesId id) const;
   std::vector<SeriesInfo> ListSeries() const;
+  // The series of one twin, by path: O(its series + log all series), no copy of the catalog.
+  std::vector<SeriesInfo> ListSeriesOfTwin(std::string_view twin_id) const;
 
   // Appends points (any order, any series; a later point in the batch wins over an earlier
   // one with the same series and time). All-or-nothing validation: InvalidArgument for an
@@ -190,6 +192,9 @@ class SeriesStore {
   // The series' data overlapping [start, end). Errors: NotFound (unknown series), Internal.
   Result<SeriesData> Read(SeriesId id, TimeNs start, TimeNs end) const;
   // The newest point of each series (nullopt for a series with no points). Errors: NotFound.
+  // Kept in memory (O(ids), no chunk read), except that the first call after Open on a series
+  // whose newest chunk was written before chunk index entries carried the last value, or after
+  // retention dropped the chunk holding it, reads that chunk once.
   Result<std::vector<std::optional<Point>>> Last(std::span<const SeriesId> ids) const;
 
   // Retention: deletes the sealed chunks of `id` (or of every series if nullopt) whose newest
@@ -248,6 +253,7 @@ class SeriesStore {
   Status ReplayWal();
   Series* Lookup(SeriesId id) const;
   void Apply(Series& s, TimeNs time, const Value& value);
+  static void UpdateLast(Series& s, TimeNs time, const Value& value);
   void SealInMemory(Series& s);
   void StagePersist(Series& s, rocksdb::WriteBatch& batch);
   Status Persist(std::span<Series* const> series);

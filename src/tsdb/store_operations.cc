@@ -114,6 +114,7 @@ Result<size_t> SeriesStore::DropLocked(std::span<const DropPlan> plans) {
   rocksdb::WriteBatch batch;
   std::vector<std::pair<Series*, uint64_t>> doomed;
   std::vector<std::pair<Series*, TimeNs>> floors;
+  std::vector<Series*> lose_last;  // a dropped chunk may hold the series' newest point
   for (const DropPlan& p : plans) {
     Series* s = p.series;
     std::optional<TimeNs> newest_dropped;
@@ -124,6 +125,7 @@ Result<size_t> SeriesStore::DropLocked(std::span<const DropPlan> plans) {
       doomed.emplace_back(s, seq);
       newest_dropped = std::max(newest_dropped.value_or(ref.max_time), ref.max_time);
     }
+    if (newest_dropped && s->last && *newest_dropped >= s->last->time) lose_last.push_back(s);
     if (!p.rollups || !IsNumeric(s->info.spec.type)) continue;
     // The floor only moves forward: a dropped late chunk below it is already rolled up.
     const TimeNs floor = newest_dropped ? BucketStart(*newest_dropped, RollupStep(RollupLevel::kHour), 1) : 0;
@@ -143,6 +145,7 @@ Result<size_t> SeriesStore::DropLocked(std::span<const DropPlan> plans) {
   wo.sync = options_.sync;
   DOPPEL_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch)));
   for (auto [s, seq] : doomed) s->chunks.erase(seq);
+  for (Series* s : lose_last) s->last_known = false;  // Last recomputes it from what is left
   for (auto [s, floor] : floors) s->rollup_floor = floor;
   for (const DropPlan& p : plans) p.series->Recount();
   return doomed.size();

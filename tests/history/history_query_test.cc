@@ -121,6 +121,32 @@ TEST_F(HistoryQueryTest, UnknownTwinOrSeriesIsNotFoundNamingIt) {
   EXPECT_THAT(got.status().message(), HasSubstr("'s1'/'pressure'"));
 }
 
+// `twins` looks each twin's series up in the store: a twin known only to history is found, and
+// a twin whose id extends another's ("s1" / "s10") brings only its own series.
+TEST_F(HistoryQueryTest, TwinSelectorFindsHistoryOnlyTwinsExactly) {
+  const tsdb::SeriesId gone = Series("s10", "temperature");
+  Series("s10", "pressure");
+  Write(gone, {{5, 1.5}});
+  HistoryRequest r = Raw();
+  r.twins = {"s10", "s1"};
+  r.paths = {"temperature"};
+  auto got = Run(r);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_THAT(Names(*got), ElementsAre("s1/temperature", "s10/temperature"));
+  ASSERT_EQ(got->series[1].points.size(), 1u);
+  EXPECT_EQ(got->series[1].points[0], (tsdb::Point{5, 1.5}));
+  r.paths.clear();
+  r.twins = {"s10"};
+  r.mode = Mode::kLast;
+  r.start.reset();
+  r.end.reset();
+  got = Run(r);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_THAT(Names(*got), ElementsAre("s10/pressure", "s10/temperature"));
+  EXPECT_FALSE(got->series[0].last.has_value());
+  EXPECT_EQ(got->series[1].last, (tsdb::Point{5, 1.5}));
+}
+
 TEST_F(HistoryQueryTest, TwinWithoutHistoryContributesNothing) {
   PutTwin("quiet", kSensor);
   HistoryRequest r = Raw();

@@ -35,6 +35,8 @@ Result<HttpResponse> Query(ApiContext& ctx, const HttpRequest& request, const Ro
 Result<HttpResponse> SendTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> SendComponentTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> GetLiveTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> ListConnectors(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> GetConnector(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> WriteLineProtocolV1(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 

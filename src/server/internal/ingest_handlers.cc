@@ -171,6 +171,22 @@ Result<HttpResponse> GetLiveTelemetry(ApiContext& ctx, const HttpRequest&, const
   return HttpResponse::Json(200, body);
 }
 
+Result<HttpResponse> ListConnectors(ApiContext& ctx, const HttpRequest&, const RouteMatch&) {
+  json::array all = ctx.services.connectors ? ctx.services.connectors() : json::array();
+  return HttpResponse::Json(200, json::object{{"value", std::move(all)}});
+}
+
+Result<HttpResponse> GetConnector(ApiContext& ctx, const HttpRequest&, const RouteMatch& match) {
+  std::string_view name = match.params.Get("name");
+  if (ctx.services.connectors) {
+    for (json::value& c : ctx.services.connectors()) {
+      const json::value* n = c.as_object().if_contains("name");
+      if (n != nullptr && n->is_string() && n->get_string() == name) return HttpResponse::Json(200, c);
+    }
+  }
+  return Status::NotFound("connector '" + std::string(name) + "' not found");
+}
+
 Result<HttpResponse> SendComponentTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   return WriteTelemetry(ctx, request, match, match.params.Get("componentPath"));
 }

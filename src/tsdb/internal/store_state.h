@@ -53,12 +53,16 @@ inline Status FromRocks(const rocksdb::Status& s) {
 
 inline std::string AsString(const std::vector<uint8_t>& v) { return {v.begin(), v.end()}; }
 
-// The "h/" index value: max time (i64 LE), point count (u32 LE), chunk size (u32 LE).
-inline std::string EncodeIndexEntry(TimeNs max_time, uint32_t count, uint32_t bytes) {
+// The "h/" index value: max time (i64 LE), point count (u32 LE), chunk size (u32 LE), then
+// optionally `last_value`, the encoded value of the chunk's point at max time (so Open knows
+// each series' newest point without reading a chunk; series_store.cc encodes it).
+inline std::string EncodeIndexEntry(TimeNs max_time, uint32_t count, uint32_t bytes,
+                                    std::string_view last_value = {}) {
   std::vector<uint8_t> out;
   internal::PutFixed64(out, static_cast<uint64_t>(max_time));
   internal::PutFixed32(out, count);
   internal::PutFixed32(out, bytes);
+  internal::PutBytes(out, AsBytes(last_value));
   return AsString(out);
 }
 
@@ -73,7 +77,13 @@ struct SeriesStore::ChunkRef {
   TimeNs max_time = 0;
   uint32_t count = 0;
   uint32_t bytes = 0;  // encoded size
-  std::unique_ptr<const SeriesChunk> unpersisted;  // set between an in-memory seal and Persist
+  // Set between an in-memory seal and Persist: the chunk, and its point at max_time (for the
+  // index entry).
+  struct Pending {
+    SeriesChunk chunk;
+    Value last;
+  };
+  std::unique_ptr<const Pending> unpersisted;
 };
 
 struct SeriesStore::Series {
@@ -93,6 +103,12 @@ struct SeriesStore::Series {
   TimeNs newest_time = 0;  // the newest time ever written (the high-water mark)
   bool has_points = false;
   bool dirty = false;      // has unpersisted chunks
+  // The newest point held (nullopt if none), so Last reads no chunk. Valid while last_known;
+  // unknown after an Open whose newest chunk's index entry has no value (a store written
+  // before entries carried it) or after retention dropped the chunk holding it, until Last
+  // recomputes it from the data (SeriesStore::UpdateLast keeps it on every write).
+  std::optional<Point> last;
+  bool last_known = true;
 
   std::string Key(char space, uint64_t seq, const ChunkRef& ref) const {
     return internal::ChunkKey(space, info.id, ref.min_time, seq);
