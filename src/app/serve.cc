@@ -6,18 +6,17 @@
 
 #include <condition_variable>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <stop_token>
+#include <string>
 #include <thread>
-#include <sstream>
+#include <vector>
 
 #include "base/clock.h"
-#include "history/history_request.h"
 #include "ingest/ingestor.h"
 #include "ingest/live_state.h"
 #include "server/api.h"
@@ -34,61 +33,6 @@ namespace doppel::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-Status ConfigError(std::string_view key, std::string_view what) {
-  return Status::InvalidArgument("config key \"" + std::string(key) + "\": " + std::string(what));
-}
-
-Result<uint64_t> PositiveInteger(std::string_view key, const json::value& v) {
-  if (v.is_int64() && v.get_int64() > 0) return static_cast<uint64_t>(v.get_int64());
-  if (v.is_uint64() && v.get_uint64() > 0) return v.get_uint64();
-  return ConfigError(key, "must be a positive integer");
-}
-
-// "retention": [{"keep": "30d", "model"?: dtmi, "twin"?: id, "path"?: path}, ...]
-Result<std::vector<tsdb::RetentionRule>> RetentionRules(const json::value& v) {
-  if (!v.is_array()) return ConfigError("retention", "must be a list of rules like {\"model\": ..., \"keep\": \"30d\"}");
-  std::vector<tsdb::RetentionRule> rules;
-  for (std::size_t i = 0; i < v.get_array().size(); ++i) {
-    const json::value& item = v.get_array()[i];
-    const std::string where = "retention[" + std::to_string(i) + "]";
-    if (!item.is_object()) return ConfigError(where, "must be an object");
-    tsdb::RetentionRule rule;
-    bool has_keep = false;
-    for (const auto& [key, value] : item.get_object()) {
-      const std::string name = where + "." + std::string(key);
-      if (key == "keep") {
-        if (!value.is_string()) return ConfigError(name, "must be a duration like \"30d\"");
-        auto keep = history::ParseDurationText(value.get_string(), name);
-        if (!keep.ok()) return ConfigError(name, keep.status().message());
-        rule.keep = *keep;
-        has_keep = true;
-      } else if (key == "keepRollups") {
-        if (!value.is_string()) return ConfigError(name, "must be a duration like \"400d\"");
-        auto keep = history::ParseDurationText(value.get_string(), name);
-        if (!keep.ok()) return ConfigError(name, keep.status().message());
-        rule.keep_rollups = *keep;
-      } else if (key == "model" || key == "twin" || key == "path") {
-        if (!value.is_string() || value.get_string().empty()) return ConfigError(name, "must be a non-empty string");
-        (key == "model" ? rule.model_id : key == "twin" ? rule.twin_id : rule.path) = value.get_string();
-      } else {
-        return ConfigError(name, "unknown key (known: keep, keepRollups, model, twin, path)");
-      }
-    }
-    if (!has_keep) return ConfigError(where, "needs \"keep\"");
-    if (rule.twin_id.empty() != rule.path.empty()) return ConfigError(where, "\"twin\" and \"path\" go together");
-    if (!rule.twin_id.empty() && !rule.model_id.empty()) {
-      return ConfigError(where, "names a series (twin, path) or a model, not both");
-    }
-    rules.push_back(std::move(rule));
-  }
-  return rules;
-}
-
-Result<std::string> StringValue(std::string_view key, const json::value& v) {
-  if (!v.is_string()) return ConfigError(key, std::string("must be a string, got ") + std::string(JsonTypeName(v)));
-  return std::string(v.get_string());
-}
 
 // The data directory's layout: one directory per store, so each can be backed up, moved or
 // inspected on its own (docs/operations.md).
@@ -203,6 +147,60 @@ class RetentionRunner {
   std::jthread thread_;  // last: joined first on destruction
 };
 
+// Once at start, so a rule set the store refuses (two rules for one series) stops the start.
+Status ApplyRetentionAtStart(tsdb::SeriesStore& store, const ServeOptions& options, const Clock& clock) {
+  if (options.retention.empty()) return Status::Ok();
+  DOPPEL_ASSIGN_OR_RETURN(size_t dropped, store.ApplyRetention(options.retention, clock.Now().time_since_epoch().count()));
+  spdlog::info("history retention: {} rules, {} chunks dropped at start", options.retention.size(), dropped);
+  return Status::Ok();
+}
+
+using Connectors = std::vector<std::unique_ptr<connect::mqtt::MqttConnector>>;
+
+// GET /connectors and the connectors' /metrics families.
+void AddConnectorServices(const Connectors& connectors, server::ApiServices& services) {
+  services.connectors = [&connectors] {
+    json::array all;
+    for (const auto& c : connectors) all.push_back(c->HealthJson());
+    return all;
+  };
+  services.metrics.push_back([&connectors](std::string& out) {
+    std::vector<const connect::mqtt::MqttConnector*> all;
+    for (const auto& c : connectors) all.push_back(c.get());
+    if (!all.empty()) connect::mqtt::RenderMqttMetrics(all, out);
+  });
+}
+
+// Starts every connector, or none: on the first failure the started ones are stopped.
+Status StartConnectors(const Connectors& connectors) {
+  for (const auto& connector : connectors) {
+    if (Status started = connector->Start(); !started.ok()) {
+      for (const auto& c : connectors) c->Stop();
+      return Status(started.code(), "", "cannot start MQTT connector '" + connector->config().name +
+                                            "': " + std::string(started.message()));
+    }
+    spdlog::info("MQTT connector '{}' started ({})", connector->config().name, connector->config().broker);
+  }
+  return Status::Ok();
+}
+
+server::ApiOptions ApiOptionsOf(const ServeOptions& options) {
+  server::ApiOptions api;
+  api.max_body_bytes = options.max_body_bytes;
+  // Writes may take all workers but one, which stays free for reads.
+  api.max_ingest_in_flight = std::max(1, server::WorkerThreads(options.threads) - 1);
+  return api;
+}
+
+server::HttpServerOptions HttpOptionsOf(const ServeOptions& options) {
+  server::HttpServerOptions http;
+  http.listen = options.listen;
+  http.threads = options.threads;
+  http.max_body_bytes = options.max_body_bytes;
+  http.read_timeout = options.read_timeout;
+  return http;
+}
+
 // Logs go to stderr: stdout carries only the "listening" line that scripts wait for.
 void ConfigureLogging(const std::string& level) {
   if (spdlog::get("doppel") == nullptr) spdlog::set_default_logger(spdlog::stderr_color_mt("doppel"));
@@ -250,14 +248,9 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   auto forget_deleted = events.Subscribe([&live](const twin::GraphEvent& e) {
     if (e.type == twin::EventType::kTwinDeleted) live.EraseTwin(e.subject);
   });
-  if (!options.retention.empty()) {
-    // Once now, so a rule set the store refuses (two rules for the same series) stops the start.
-    auto dropped = (*history)->store().ApplyRetention(options.retention, clock.Now().time_since_epoch().count());
-    if (!dropped.ok()) {
-      spdlog::error("cannot apply the history retention rules: {}", dropped.status().ToString());
-      return 1;
-    }
-    spdlog::info("history retention: {} rules, {} chunks dropped at start", options.retention.size(), *dropped);
+  if (Status applied = ApplyRetentionAtStart((*history)->store(), options, clock); !applied.ok()) {
+    spdlog::error("cannot apply the history retention rules: {}", applied.ToString());
+    return 1;
   }
   RetentionRunner retention((*history)->store(), options.retention, options.retention_interval, clock);
 
@@ -273,44 +266,23 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
       return BackupTo(dir, *graph_store, (*history)->store());
     };
   }
-  std::vector<std::unique_ptr<connect::mqtt::MqttConnector>> connectors;
+  Connectors connectors;
   for (const auto& config : options.connectors) {
     connectors.push_back(std::make_unique<connect::mqtt::MqttConnector>(config, ingestor, graph, clock));
   }
-  services.connectors = [&connectors] {
-    json::array all;
-    for (const auto& c : connectors) all.push_back(c->HealthJson());
-    return all;
-  };
-  services.metrics.push_back([&connectors](std::string& out) {
-    std::vector<const connect::mqtt::MqttConnector*> all;
-    for (const auto& c : connectors) all.push_back(c.get());
-    if (!all.empty()) connect::mqtt::RenderMqttMetrics(all, out);
-  });
-  server::ApiOptions api_options;
-  api_options.max_body_bytes = options.max_body_bytes;
-  // Writes may take all workers but one, which stays free for reads.
-  api_options.max_ingest_in_flight = std::max(1, server::WorkerThreads(options.threads) - 1);
-  server::DigitalTwinsApi api(graph, clock, api_options, services);
-  server::HttpServerOptions http_options;
-  http_options.listen = options.listen;
-  http_options.threads = options.threads;
-  http_options.max_body_bytes = options.max_body_bytes;
-  http_options.read_timeout = options.read_timeout;
+  AddConnectorServices(connectors, services);
+  server::DigitalTwinsApi api(graph, clock, ApiOptionsOf(options), services);
+  server::HttpServerOptions http_options = HttpOptionsOf(options);
   http_options.websocket = stream::WebSocketEndpointFor(hub);
   server::HttpServer http(http_options, [&api](const server::HttpRequest& request) { return api.Handle(request); });
   if (Status started = http.Start(); !started.ok()) {
     spdlog::error("cannot start the HTTP server: {}", started.ToString());
     return 1;
   }
-  for (const auto& connector : connectors) {
-    if (Status started = connector->Start(); !started.ok()) {
-      spdlog::error("cannot start MQTT connector '{}': {}", connector->config().name, started.ToString());
-      for (const auto& c : connectors) c->Stop();
-      http.Stop();
-      return 1;
-    }
-    spdlog::info("MQTT connector '{}' started ({})", connector->config().name, connector->config().broker);
+  if (Status started = StartConnectors(connectors); !started.ok()) {
+    spdlog::error("{}", started.ToString());
+    http.Stop();
+    return 1;
   }
   std::printf("doppel listening on http://%s\n", http.address().c_str());
   std::fflush(stdout);
@@ -332,63 +304,6 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
 }
 
 }  // namespace
-
-Status ApplyServeConfig(const json::value& config, const std::string& base_dir, ServeOptions& options) {
-  if (!config.is_object()) {
-    return Status::InvalidArgument(std::string("config must be a JSON object, got ") + std::string(JsonTypeName(config)));
-  }
-  for (const auto& [key, value] : config.get_object()) {
-    if (key == "listen") {
-      DOPPEL_ASSIGN_OR_RETURN(options.listen, StringValue(key, value));
-    } else if (key == "dataDir") {
-      DOPPEL_ASSIGN_OR_RETURN(std::string dir, StringValue(key, value));
-      fs::path path(dir);
-      options.data_dir = (path.is_relative() && !dir.empty() && !base_dir.empty())
-                             ? (fs::path(base_dir) / path).lexically_normal().string()
-                             : dir;
-    } else if (key == "maxBodyBytes") {
-      DOPPEL_ASSIGN_OR_RETURN(options.max_body_bytes, PositiveInteger(key, value));
-    } else if (key == "threads") {
-      DOPPEL_ASSIGN_OR_RETURN(uint64_t threads, PositiveInteger(key, value));
-      if (threads > 1024) return ConfigError(key, "at most 1024");
-      options.threads = static_cast<int>(threads);
-    } else if (key == "sync") {
-      if (!value.is_bool()) return ConfigError(key, "must be true or false");
-      options.sync = value.get_bool();
-    } else if (key == "readTimeoutMs") {
-      DOPPEL_ASSIGN_OR_RETURN(uint64_t ms, PositiveInteger(key, value));
-      options.read_timeout = std::chrono::milliseconds(ms);
-    } else if (key == "logLevel") {
-      DOPPEL_ASSIGN_OR_RETURN(options.log_level, StringValue(key, value));
-    } else if (key == "retention") {
-      DOPPEL_ASSIGN_OR_RETURN(options.retention, RetentionRules(value));
-    } else if (key == "connectors") {
-      auto connectors = connect::mqtt::ParseMqttConnectorConfigs(value);
-      if (!connectors.ok()) return ConfigError(key, connectors.status().message());
-      options.connectors = std::move(connectors).value();
-    } else if (key == "retentionIntervalSeconds") {
-      DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
-      options.retention_interval = std::chrono::seconds(seconds);
-    } else {
-      return ConfigError(key, "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
-                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, connectors)");
-    }
-  }
-  return Status::Ok();
-}
-
-Result<ServeOptions> LoadServeConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument("cannot read config file " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto config = ParseJson(text.str(), JsonLimits{.max_bytes = 1u << 20, .max_depth = 16});
-  if (!config.ok()) return Status::InvalidArgument("config file " + path + ": " + config.status().message());
-  ServeOptions options;
-  Status applied = ApplyServeConfig(*config, fs::path(path).parent_path().string(), options);
-  if (!applied.ok()) return Status::InvalidArgument("config file " + path + ": " + applied.message());
-  return options;
-}
 
 int Serve(const ServeOptions& options) {
   ConfigureLogging(options.log_level);

@@ -1,0 +1,130 @@
+// The serve config file: JSON in, ServeOptions out, every mistake named (serve.h).
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "app/serve.h"
+#include "history/history_request.h"
+
+namespace doppel::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status ConfigError(std::string_view key, std::string_view what) {
+  return Status::InvalidArgument("config key \"" + std::string(key) + "\": " + std::string(what));
+}
+
+Result<uint64_t> PositiveInteger(std::string_view key, const json::value& v) {
+  if (v.is_int64() && v.get_int64() > 0) return static_cast<uint64_t>(v.get_int64());
+  if (v.is_uint64() && v.get_uint64() > 0) return v.get_uint64();
+  return ConfigError(key, "must be a positive integer");
+}
+
+// "retention": [{"keep": "30d", "model"?: dtmi, "twin"?: id, "path"?: path}, ...]
+Result<std::vector<tsdb::RetentionRule>> RetentionRules(const json::value& v) {
+  if (!v.is_array()) return ConfigError("retention", "must be a list of rules like {\"model\": ..., \"keep\": \"30d\"}");
+  std::vector<tsdb::RetentionRule> rules;
+  for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+    const json::value& item = v.get_array()[i];
+    const std::string where = "retention[" + std::to_string(i) + "]";
+    if (!item.is_object()) return ConfigError(where, "must be an object");
+    tsdb::RetentionRule rule;
+    bool has_keep = false;
+    for (const auto& [key, value] : item.get_object()) {
+      const std::string name = where + "." + std::string(key);
+      if (key == "keep") {
+        if (!value.is_string()) return ConfigError(name, "must be a duration like \"30d\"");
+        auto keep = history::ParseDurationText(value.get_string(), name);
+        if (!keep.ok()) return ConfigError(name, keep.status().message());
+        rule.keep = *keep;
+        has_keep = true;
+      } else if (key == "keepRollups") {
+        if (!value.is_string()) return ConfigError(name, "must be a duration like \"400d\"");
+        auto keep = history::ParseDurationText(value.get_string(), name);
+        if (!keep.ok()) return ConfigError(name, keep.status().message());
+        rule.keep_rollups = *keep;
+      } else if (key == "model" || key == "twin" || key == "path") {
+        if (!value.is_string() || value.get_string().empty()) return ConfigError(name, "must be a non-empty string");
+        (key == "model" ? rule.model_id : key == "twin" ? rule.twin_id : rule.path) = value.get_string();
+      } else {
+        return ConfigError(name, "unknown key (known: keep, keepRollups, model, twin, path)");
+      }
+    }
+    if (!has_keep) return ConfigError(where, "needs \"keep\"");
+    if (rule.twin_id.empty() != rule.path.empty()) return ConfigError(where, "\"twin\" and \"path\" go together");
+    if (!rule.twin_id.empty() && !rule.model_id.empty()) {
+      return ConfigError(where, "names a series (twin, path) or a model, not both");
+    }
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+Result<std::string> StringValue(std::string_view key, const json::value& v) {
+  if (!v.is_string()) return ConfigError(key, std::string("must be a string, got ") + std::string(JsonTypeName(v)));
+  return std::string(v.get_string());
+}
+
+}  // namespace
+
+Status ApplyServeConfig(const json::value& config, const std::string& base_dir, ServeOptions& options) {
+  if (!config.is_object()) {
+    return Status::InvalidArgument(std::string("config must be a JSON object, got ") + std::string(JsonTypeName(config)));
+  }
+  for (const auto& [key, value] : config.get_object()) {
+    if (key == "listen") {
+      DOPPEL_ASSIGN_OR_RETURN(options.listen, StringValue(key, value));
+    } else if (key == "dataDir") {
+      DOPPEL_ASSIGN_OR_RETURN(std::string dir, StringValue(key, value));
+      fs::path path(dir);
+      options.data_dir = (path.is_relative() && !dir.empty() && !base_dir.empty())
+                             ? (fs::path(base_dir) / path).lexically_normal().string()
+                             : dir;
+    } else if (key == "maxBodyBytes") {
+      DOPPEL_ASSIGN_OR_RETURN(options.max_body_bytes, PositiveInteger(key, value));
+    } else if (key == "threads") {
+      DOPPEL_ASSIGN_OR_RETURN(uint64_t threads, PositiveInteger(key, value));
+      if (threads > 1024) return ConfigError(key, "at most 1024");
+      options.threads = static_cast<int>(threads);
+    } else if (key == "sync") {
+      if (!value.is_bool()) return ConfigError(key, "must be true or false");
+      options.sync = value.get_bool();
+    } else if (key == "readTimeoutMs") {
+      DOPPEL_ASSIGN_OR_RETURN(uint64_t ms, PositiveInteger(key, value));
+      options.read_timeout = std::chrono::milliseconds(ms);
+    } else if (key == "logLevel") {
+      DOPPEL_ASSIGN_OR_RETURN(options.log_level, StringValue(key, value));
+    } else if (key == "retention") {
+      DOPPEL_ASSIGN_OR_RETURN(options.retention, RetentionRules(value));
+    } else if (key == "connectors") {
+      auto connectors = connect::mqtt::ParseMqttConnectorConfigs(value);
+      if (!connectors.ok()) return ConfigError(key, connectors.status().message());
+      options.connectors = std::move(connectors).value();
+    } else if (key == "retentionIntervalSeconds") {
+      DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
+      options.retention_interval = std::chrono::seconds(seconds);
+    } else {
+      return ConfigError(key, "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
+                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, connectors)");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ServeOptions> LoadServeConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument("cannot read config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = ParseJson(text.str(), JsonLimits{.max_bytes = 1u << 20, .max_depth = 16});
+  if (!config.ok()) return Status::InvalidArgument("config file " + path + ": " + config.status().message());
+  ServeOptions options;
+  Status applied = ApplyServeConfig(*config, fs::path(path).parent_path().string(), options);
+  if (!applied.ok()) return Status::InvalidArgument("config file " + path + ": " + applied.message());
+  return options;
+}
+
+}  // namespace doppel::app
