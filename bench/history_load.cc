@@ -202,7 +202,9 @@ std::unique_ptr<client::HttpClient> Connect(const std::string& url) {
 }
 
 // Sends every body of `per_connection[c]` on its own connection, all connections at once.
-// Every answer must be 2xx. Returns the wall time.
+// Every answer must be 2xx; 429/503 is backpressure (Doppel keeps a worker free for reads):
+// the body is sent again after a short pause, as Telegraf and the Influx clients do. Returns
+// the wall time.
 double SendAll(const std::string& url, const std::string& path,
                const std::vector<std::vector<std::string>>& per_connection) {
   const auto start = SteadyClock::now();
@@ -212,9 +214,15 @@ double SendAll(const std::string& url, const std::string& path,
       auto http = Connect(url);
       const client::HttpHeaders headers{{"Content-Type", "text/plain; charset=utf-8"}};
       for (const std::string& body : bodies) {
-        auto r = http->Post(path, body, headers);
-        Check(r.status(), "write");
-        if (r->status / 100 != 2) Die(fmt::format("write: HTTP {}: {}", r->status, r->body.substr(0, 500)));
+        for (;;) {
+          auto r = http->Post(path, body, headers);
+          Check(r.status(), "write");
+          if (r->status / 100 == 2) break;
+          if (r->status != 429 && r->status != 503) {
+            Die(fmt::format("write: HTTP {}: {}", r->status, r->body.substr(0, 500)));
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
       }
     });
   }

@@ -104,6 +104,7 @@ INFLUX_PID=$!
 
 DOPPEL_DATA=$WORK/doppel
 start_doppel() {
+  : > "$WORK/doppel.out"  # exists before the loop below reads it
   "$DOPPEL" serve --listen 127.0.0.1:0 --data-dir "$DOPPEL_DATA" --log-level warn \
       > "$WORK/doppel.out" 2>> "$WORK/doppel.log" &
   DOPPEL_PID=$!
