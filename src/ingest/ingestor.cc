@@ -84,6 +84,77 @@ bool InEnum(const model::Schema& schema, const tsdb::Value& value) {
   return false;
 }
 
+// The Telemetry or Property a reading's path names in `interface` ("name", or
+// "component/name" inside a component), or nullptr.
+const model::Content* FindReadable(const twin::GraphState& state, const model::Interface* interface,
+                                   std::string_view path) {
+  if (interface == nullptr) return nullptr;
+  if (auto slash = path.find('/'); slash != std::string_view::npos) {
+    const model::Content* component = interface->Find(path.substr(0, slash));
+    if (component == nullptr || component->kind != model::ContentKind::kComponent) return nullptr;
+    const model::ModelEntry* inner = state.models().Find(component->component_interface);
+    interface = inner == nullptr ? nullptr : inner->interface.get();
+    if (interface == nullptr) return nullptr;
+    path = path.substr(slash + 1);
+  }
+  const model::Content* content = interface->Find(path);
+  if (content == nullptr || content->schema == nullptr) return nullptr;
+  if (content->kind != model::ContentKind::kTelemetry && content->kind != model::ContentKind::kProperty) return nullptr;
+  return content;
+}
+
+// The reading's value in the type its schema stores, or InvalidArgument with `reason` set.
+Result<tsdb::Value> CheckValue(const model::Content& content, const Reading& r, RejectReason& reason) {
+  const std::string what = "'" + r.twin_id + "'/'" + r.path + "'";
+  std::optional<ValueType> type = SeriesTypeOf(*content.schema);
+  if (!type) {
+    reason = RejectReason::kUnstorable;
+    return Status::InvalidArgument(what + " has a schema history cannot keep (only numbers, booleans, strings and "
+                                          "enums are stored)");
+  }
+  std::optional<tsdb::Value> value = Convert(r.value, *type);
+  if (!value) {
+    reason = RejectReason::kWrongType;
+    return Status::InvalidArgument(what + " expects " + std::string(KindName(*type)) + ", got " +
+                                   std::string(KindName(tsdb::TypeOf(r.value))));
+  }
+  if (content.schema->kind == model::Schema::Kind::kEnum && !InEnum(*content.schema, *value)) {
+    reason = RejectReason::kWrongType;
+    return Status::InvalidArgument(what + " is an enum and the value is not one of its values");
+  }
+  return std::move(*value);
+}
+
+// The distinct series of one batch, in first-seen order. Consecutive readings mostly share a
+// twin (a line of line protocol, a JSON telemetry message), so a short list of the current
+// twin's paths answers most lookups before the hash map.
+class BatchSeries {
+ public:
+  void NewTwin() { twin_paths_.clear(); }
+
+  // The slot of the reading's (twin, path); `make_spec()` describes it on first sight.
+  template <typename MakeSpec>
+  std::size_t SlotOf(const Reading& r, MakeSpec&& make_spec) {
+    for (const auto& [path, slot] : twin_paths_) {
+      if (path == r.path) return slot;
+    }
+    key_.assign(r.twin_id).push_back('\0');
+    key_.append(r.path);
+    auto [it, inserted] = slots_.try_emplace(key_, specs_.size());
+    if (inserted) specs_.push_back(make_spec());
+    twin_paths_.emplace_back(r.path, it->second);
+    return it->second;
+  }
+
+  const std::vector<tsdb::SeriesSpec>& specs() const { return specs_; }
+
+ private:
+  std::vector<tsdb::SeriesSpec> specs_;
+  std::unordered_map<std::string, std::size_t> slots_;
+  std::vector<std::pair<std::string_view, std::size_t>> twin_paths_;
+  std::string key_;
+};
+
 }  // namespace
 
 std::string_view RejectReasonName(RejectReason reason) {
@@ -112,19 +183,13 @@ Status Ingestor::Write(std::span<const Reading> readings, const Describe& descri
 
   // 1. Check every reading against the graph, under one shared lock for the whole batch, and
   //    note the series each one needs (its spec) and its value in the series' type.
-  std::vector<tsdb::SeriesSpec> specs;
-  std::vector<std::pair<std::size_t, tsdb::Value>> values;  // (spec slot, value) per reading
+  BatchSeries series;
+  std::vector<std::pair<std::size_t, tsdb::Value>> values;  // (series slot, value) per reading
   values.reserve(readings.size());
   RejectReason reason = RejectReason::kCount_;
   Status checked = graph_.Read([&](const twin::GraphState& state) -> Status {
     const twin::Twin* twin = nullptr;
     const model::Interface* interface = nullptr;
-    // Slots of the (twin, path) pairs seen in this batch: consecutive readings mostly share a
-    // twin (a line of line protocol, a JSON telemetry message), so a small linear memo of the
-    // current twin's paths beats hashing every reading.
-    std::vector<std::pair<std::string_view, std::size_t>> twin_paths;
-    std::string key;
-    std::unordered_map<std::string, std::size_t> slots;
     for (std::size_t i = 0; i < readings.size(); ++i) {
       const Reading& r = readings[i];
       if (twin == nullptr || twin->id != r.twin_id) {
@@ -135,76 +200,26 @@ Status Ingestor::Write(std::span<const Reading> readings, const Describe& descri
         }
         const model::ModelEntry* entry = state.models().Find(twin->model_id);
         interface = entry == nullptr ? nullptr : entry->interface.get();
-        twin_paths.clear();
+        series.NewTwin();
       }
-      // Resolve the path: "name" or "component/name".
-      const model::Content* content = nullptr;
-      if (interface != nullptr) {
-        std::string_view path = r.path;
-        const model::Interface* scope = interface;
-        if (auto slash = path.find('/'); slash != std::string_view::npos) {
-          const model::Content* component = scope->Find(path.substr(0, slash));
-          const model::ModelEntry* inner = (component != nullptr && component->kind == model::ContentKind::kComponent)
-                                               ? state.models().Find(component->component_interface)
-                                               : nullptr;
-          scope = inner == nullptr ? nullptr : inner->interface.get();
-          path = path.substr(slash + 1);
-        }
-        content = scope == nullptr ? nullptr : scope->Find(path);
-        if (content != nullptr && content->kind != model::ContentKind::kTelemetry &&
-            content->kind != model::ContentKind::kProperty) {
-          content = nullptr;
-        }
-      }
-      if (content == nullptr || content->schema == nullptr) {
+      const model::Content* content = FindReadable(state, interface, r.path);
+      if (content == nullptr) {
         reason = RejectReason::kUnknownPath;
         return Status::InvalidArgument(ReadingName(i) + ": twin '" + r.twin_id + "' (model '" + twin->model_id +
                                        "') has no telemetry or property '" + r.path + "'");
       }
-      std::optional<ValueType> type = SeriesTypeOf(*content->schema);
-      if (!type) {
-        reason = RejectReason::kUnstorable;
-        return Status::InvalidArgument(ReadingName(i) + ": '" + r.twin_id + "'/'" + r.path +
-                                       "' has a schema history cannot keep (only numbers, booleans, "
-                                       "strings and enums are stored)");
-      }
-      std::optional<tsdb::Value> value = Convert(r.value, *type);
-      if (!value) {
-        reason = RejectReason::kWrongType;
-        return Status::InvalidArgument(ReadingName(i) + ": '" + r.twin_id + "'/'" + r.path + "' expects " +
-                                       std::string(KindName(*type)) + ", got " +
-                                       std::string(KindName(tsdb::TypeOf(r.value))));
-      }
-      if (content->schema->kind == model::Schema::Kind::kEnum && !InEnum(*content->schema, *value)) {
-        reason = RejectReason::kWrongType;
-        return Status::InvalidArgument(ReadingName(i) + ": '" + r.twin_id + "'/'" + r.path +
-                                       "' is an enum and the value is not one of its values");
-      }
-      std::size_t slot = 0;
-      bool found = false;
-      for (const auto& [p, s] : twin_paths) {
-        if (p == r.path) {
-          slot = s;
-          found = true;
-          break;
-        }
-      }
-      if (!found) {
-        key.assign(r.twin_id).push_back('\0');
-        key.append(r.path);
-        auto [it, inserted] = slots.try_emplace(key, specs.size());
-        if (inserted) {
-          specs.push_back({.twin_id = r.twin_id,
-                           .path = r.path,
-                           .type = *type,
-                           .model_id = twin->model_id,
-                           .unit = content->unit,
-                           .semantic_type = content->semantic_types.empty() ? "" : content->semantic_types.front()});
-        }
-        slot = it->second;
-        twin_paths.emplace_back(r.path, slot);
-      }
-      values.emplace_back(slot, std::move(*value));
+      Result<tsdb::Value> value = CheckValue(*content, r, reason);
+      if (!value.ok()) return Status::InvalidArgument(ReadingName(i) + ": " + value.status().message());
+      std::size_t slot = series.SlotOf(r, [&] {
+        return tsdb::SeriesSpec{
+            .twin_id = r.twin_id,
+            .path = r.path,
+            .type = tsdb::TypeOf(*value),
+            .model_id = twin->model_id,
+            .unit = content->unit,
+            .semantic_type = content->semantic_types.empty() ? "" : content->semantic_types.front()};
+      });
+      values.emplace_back(slot, std::move(value).value());
     }
     return Status::Ok();
   });
@@ -214,6 +229,7 @@ Status Ingestor::Write(std::span<const Reading> readings, const Describe& descri
   }
 
   // 2. The series of each distinct (twin, path): from the cache, else created (persisted).
+  const std::vector<tsdb::SeriesSpec>& specs = series.specs();
   std::vector<tsdb::SeriesId> ids(specs.size());
   {
     std::string key;
