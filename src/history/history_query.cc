@@ -454,6 +454,48 @@ Result<HistoryPlan> PlanHistoryQuery(const twin::TwinGraph& graph, const tsdb::S
   return plan;
 }
 
+using MaybeBuckets = std::optional<std::vector<tsdb::Bucket>>;
+Result<MaybeBuckets> NoRollups() { return MaybeBuckets(); }
+
+// Where retention has dropped raw data and kept roll-ups (RetentionRule::keep_rollups), the
+// buckets come from the roll-ups: when the range starts before the series' roll-up floor, the
+// step is whole hours or minutes, and only count, sum, avg, min and max are asked (what a
+// roll-up row holds). Roll-up rows are whole minutes or hours, not clipped to the range.
+// nullopt: answer from the raw data as usual.
+Result<MaybeBuckets> RollupBuckets(const tsdb::SeriesStore& store, const HistoryRequest& r, tsdb::SeriesId id) {
+  for (Aggregation a : r.aggregations) {
+    if (a != Aggregation::kCount && a != Aggregation::kSum && a != Aggregation::kAvg && a != Aggregation::kMin &&
+        a != Aggregation::kMax) {
+      return NoRollups();
+    }
+  }
+  std::optional<tsdb::RollupLevel> level;
+  if (r.step % tsdb::RollupStep(tsdb::RollupLevel::kHour) == 0) {
+    level = tsdb::RollupLevel::kHour;
+  } else if (r.step % tsdb::RollupStep(tsdb::RollupLevel::kMinute) == 0) {
+    level = tsdb::RollupLevel::kMinute;
+  }
+  if (!level) return NoRollups();
+  DOPPEL_ASSIGN_OR_RETURN(tsdb::RollupData rollups, store.ReadRollups(id, *level, *r.start, *r.start + 1));
+  if (!rollups.floor || *r.start >= *rollups.floor) return NoRollups();
+  DOPPEL_ASSIGN_OR_RETURN(std::vector<tsdb::Bucket> fine, tsdb::QueryRollup(store, id, *level, *r.start, *r.end));
+  std::vector<tsdb::Bucket> out;
+  for (const tsdb::Bucket& b : fine) {
+    if (b.count == 0) continue;
+    const tsdb::TimeNs start = tsdb::FloorDiv(b.start, r.step) * r.step;
+    if (out.empty() || out.back().start != start) {
+      out.push_back({.start = start, .count = 0, .min = b.min, .max = b.max});
+    }
+    tsdb::Bucket& into = out.back();
+    into.count += b.count;
+    into.sum += b.sum;
+    into.min = std::min(into.min, b.min);
+    into.max = std::max(into.max, b.max);
+  }
+  for (tsdb::Bucket& b : out) b.avg = b.sum / static_cast<double>(b.count);
+  return MaybeBuckets(std::move(out));
+}
+
 Result<SeriesResult> RunSeries(const tsdb::SeriesStore& store, const HistoryPlan& plan,
                                std::size_t index) {
   const HistoryRequest& r = plan.request;
@@ -467,7 +509,12 @@ Result<SeriesResult> RunSeries(const tsdb::SeriesStore& store, const HistoryPlan
                                .end = *r.end,
                                .step = r.step,
                                .percentiles = WantsPercentiles(r.aggregations)};
-    DOPPEL_ASSIGN_OR_RETURN(out.buckets, tsdb::QueryAggregate(store, req));
+    DOPPEL_ASSIGN_OR_RETURN(MaybeBuckets from_rollups, RollupBuckets(store, r, out.info.id));
+    if (from_rollups) {
+      out.buckets = std::move(*from_rollups);
+    } else {
+      DOPPEL_ASSIGN_OR_RETURN(out.buckets, tsdb::QueryAggregate(store, req));
+    }
   } else {
     DOPPEL_ASSIGN_OR_RETURN(std::vector<std::optional<tsdb::Point>> last,
                             store.Last(std::span(&out.info.id, 1)));

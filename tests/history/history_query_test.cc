@@ -419,3 +419,65 @@ TEST(AggregationNames, RoundTrip) {
 
 }  // namespace
 }  // namespace doppel::history::testing
+
+namespace doppel::history::testing {
+namespace {
+
+constexpr TimeNs kMinute = TimeNs{60} * 1'000'000'000;
+constexpr TimeNs kHour = 60 * kMinute;
+
+// Retention drops the raw chunks and keeps 1 min / 1 h roll-ups: hourly count/sum/avg/min/max
+// over the dropped hours still answer, equal to what the raw data gave before.
+TEST_F(HistoryTest, AggregatesOverDroppedRawDataComeFromRollups) {
+  OpenStore({.sync = false, .max_head_points = 100});
+  PutTwin("r1", kSensor);
+  tsdb::SeriesId id = Series("r1", "temperature");
+  std::vector<std::pair<TimeNs, tsdb::Value>> points;
+  for (TimeNs t = 0; t < 6 * kHour; t += 30 * 1'000'000'000LL) points.emplace_back(t, static_cast<double>(t % 7919) / 10);
+  Write(id, points);
+  ASSERT_TRUE(store_->Flush().ok());
+
+  HistoryRequest hourly;
+  hourly.mode = Mode::kAggregate;
+  hourly.start = 0;
+  hourly.end = 6 * kHour;
+  hourly.step = kHour;
+  hourly.series = {{"r1", "temperature"}};
+  hourly.aggregations = {Aggregation::kCount, Aggregation::kSum, Aggregation::kAvg, Aggregation::kMin,
+                         Aggregation::kMax};
+  auto before = Run(hourly);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_EQ(before->series.at(0).buckets.size(), 6u);
+
+  // Keep 1 h of raw data at "now" = 8 h, roll-ups for a year: the first hours' chunks go.
+  tsdb::RetentionRule rule;
+  rule.keep = kHour;
+  rule.keep_rollups = 365 * 24 * kHour;
+  std::vector<tsdb::RetentionRule> rules = {rule};
+  auto dropped = store_->ApplyRetention(rules, 8 * kHour);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  ASSERT_GT(*dropped, 0u);
+
+  auto after = Run(hourly);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  const auto& want = before->series.at(0).buckets;
+  const auto& got = after->series.at(0).buckets;
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].start, want[i].start);
+    EXPECT_EQ(got[i].count, want[i].count) << i;
+    EXPECT_DOUBLE_EQ(got[i].sum, want[i].sum) << i;
+    EXPECT_DOUBLE_EQ(got[i].avg, want[i].avg) << i;
+    EXPECT_EQ(got[i].min, want[i].min) << i;
+    EXPECT_EQ(got[i].max, want[i].max) << i;
+  }
+
+  // A percentile cannot come from a roll-up: the dropped hours are simply absent then.
+  hourly.aggregations = {Aggregation::kP50};
+  auto p50 = Run(hourly);
+  ASSERT_TRUE(p50.ok()) << p50.status().ToString();
+  EXPECT_LT(p50->series.at(0).buckets.size(), want.size());
+}
+
+}  // namespace
+}  // namespace doppel::history::testing
