@@ -143,6 +143,18 @@ Result<HttpResponse> Healthz(ApiContext& ctx, const HttpRequest&, const RouteMat
   body["twins"] = ctx.graph.twin_count();
   body["relationships"] = ctx.graph.Read([](const twin::GraphState& s) { return s.relationship_count(); });
   body["eventSequence"] = ctx.graph.last_event_seq();
+  if (ctx.services.history != nullptr) {
+    tsdb::StoreStats history = ctx.services.history->TotalStats();
+    body["history"] = json::object{{"series", history.series}, {"points", history.points}};
+  }
+  if (ctx.services.connectors) {
+    json::array connectors;
+    for (const json::value& c : ctx.services.connectors()) {
+      const json::object& o = c.as_object();
+      connectors.push_back(json::object{{"name", o.at("name")}, {"connected", o.at("connected")}});
+    }
+    body["connectors"] = std::move(connectors);
+  }
   return HttpResponse::Json(200, body);
 }
 

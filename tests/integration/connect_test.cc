@@ -86,6 +86,8 @@ TEST(ConnectTest, MqttReadingsAndPropertiesReachTheTwinThroughTheServersConnecto
             std::string::npos)
       << metrics;
   EXPECT_EQ(Send(*http, "GET", "/connectors/nope").status, 404);
+  json::value health = Json(Send(*http, "GET", "/healthz").body);
+  EXPECT_EQ(ToJson(health.at("connectors")), R"([{"name":"it","connected":true}])");
   EXPECT_EQ((*server)->Stop().value(), 0);
 }
 

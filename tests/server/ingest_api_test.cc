@@ -164,6 +164,14 @@ TEST_F(IngestApiTest, LiveTelemetryShowsTheNewestValueOfEachPath) {
   EXPECT_TRUE(ParseJson(r.body).value().at("telemetry").as_object().empty());
 }
 
+TEST_F(IngestApiTest, HealthzSummarisesHistory) {
+  ASSERT_EQ(Call("POST", "/write", "room,twin=room-1 temperature=1 1\nroom,twin=room-1 temperature=2 2").status, 204);
+  json::value health = ParseJson(Call("GET", "/healthz").body).value();
+  EXPECT_EQ(health.at("history").at("series").to_number<int64_t>(), 1);
+  EXPECT_EQ(health.at("history").at("points").to_number<int64_t>(), 2);
+  EXPECT_FALSE(health.as_object().contains("connectors"));  // none configured in this API
+}
+
 TEST(IngestBackpressureTest, WritesBeyondTheInFlightLimitGet503WithRetryAfter) {
   tsdb::testing::TempDir dir;
   twin::MemoryJournal journal;
