@@ -480,19 +480,17 @@ Result<MaybeBuckets> RollupBuckets(const tsdb::SeriesStore& store, const History
   if (!rollups.floor || *r.start >= *rollups.floor) return NoRollups();
   DOPPEL_ASSIGN_OR_RETURN(std::vector<tsdb::Bucket> fine, tsdb::QueryRollup(store, id, *level, *r.start, *r.end));
   std::vector<tsdb::Bucket> out;
+  std::vector<tsdb::Moments> moments;
   for (const tsdb::Bucket& b : fine) {
     if (b.count == 0) continue;
     const tsdb::TimeNs start = tsdb::FloorDiv(b.start, r.step) * r.step;
     if (out.empty() || out.back().start != start) {
-      out.push_back({.start = start, .count = 0, .min = b.min, .max = b.max});
+      out.push_back({.start = start});
+      moments.emplace_back();
     }
-    tsdb::Bucket& into = out.back();
-    into.count += b.count;
-    into.sum += b.sum;
-    into.min = std::min(into.min, b.min);
-    into.max = std::max(into.max, b.max);
+    moments.back().Merge(tsdb::Moments::Of(b));
   }
-  for (tsdb::Bucket& b : out) b.avg = b.sum / static_cast<double>(b.count);
+  for (std::size_t i = 0; i < out.size(); ++i) moments[i].FillBucket(out[i]);
   return MaybeBuckets(std::move(out));
 }
 

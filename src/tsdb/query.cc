@@ -13,35 +13,24 @@ struct Range {
   TimeNs min, max;
 };
 
-// One bucket's running aggregate. Mean and m2 merge by Chan et al.'s parallel formula, so a
-// chunk's header stats and single points combine the same way.
+// One bucket's running aggregate: its moments, its first and last point, and (only when
+// percentiles are requested) every value.
 struct Accumulator {
-  uint64_t count = 0;
-  double sum = 0, min = 0, max = 0, m2 = 0;
+  Moments moments;
   TimeNs first_time = 0, last_time = 0;
   double first = 0, last = 0;
-  std::vector<double> values;  // only when percentiles are requested
+  std::vector<double> values;
 
-  void Merge(uint64_t n, double n_sum, double n_min, double n_max, double n_m2, TimeNs t_first,
-             double v_first, TimeNs t_last, double v_last) {
-    if (count == 0) {
-      *this = Accumulator{n, n_sum, n_min, n_max, n_m2, t_first, t_last, v_first, v_last, std::move(values)};
-      return;
-    }
-    const double total = static_cast<double>(count + n);
-    const double delta = n_sum / static_cast<double>(n) - sum / static_cast<double>(count);
-    m2 += n_m2 + delta * delta * static_cast<double>(count) * static_cast<double>(n) / total;
-    count += n;
-    sum += n_sum;
-    min = std::min(min, n_min);
-    max = std::max(max, n_max);
-    if (t_first < first_time) first_time = t_first, first = v_first;
-    if (t_last > last_time) last_time = t_last, last = v_last;
+  void Merge(const Moments& m, TimeNs t_first, double v_first, TimeNs t_last, double v_last) {
+    if (moments.count == 0 || t_first < first_time) first_time = t_first, first = v_first;
+    if (moments.count == 0 || t_last > last_time) last_time = t_last, last = v_last;
+    moments.Merge(m);
   }
-  void Add(TimeNs t, double v) { Merge(1, v, v, v, 0, t, v, t, v); }
+  void Add(TimeNs t, double v) { Merge({1, v, v, v, 0}, t, v, t, v); }
 };
 
-double Percentile(std::vector<double>& sorted, double p) {
+// Nearest rank: the smallest value with at least p% of the values <= it.
+double Percentile(const std::vector<double>& sorted, double p) {
   const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
   return sorted[std::max<size_t>(rank, 1) - 1];
 }
@@ -49,21 +38,10 @@ double Percentile(std::vector<double>& sorted, double p) {
 Bucket Finish(TimeNs start, Accumulator& a, bool percentiles) {
   Bucket b;
   b.start = start;
-  b.count = a.count;
-  b.sum = a.sum;
-  b.avg = a.sum / static_cast<double>(a.count);
-  b.min = a.min;
-  b.max = a.max;
+  a.moments.FillBucket(b);
   b.first = a.first;
   b.last = a.last;
-  b.stddev = std::sqrt(std::max(0.0, a.m2 / static_cast<double>(a.count)));
-  if (percentiles) {
-    std::sort(a.values.begin(), a.values.end());
-    b.p50 = Percentile(a.values, 50);
-    b.p90 = Percentile(a.values, 90);
-    b.p95 = Percentile(a.values, 95);
-    b.p99 = Percentile(a.values, 99);
-  }
+  if (percentiles) FillPercentiles(a.values, b);
   return b;
 }
 
@@ -113,6 +91,42 @@ Status CheckBucketCount(TimeNs start, TimeNs end, TimeNs step) {
 }
 
 }  // namespace
+
+void Moments::Merge(const Moments& other) {
+  if (other.count == 0) return;
+  if (count == 0) {
+    *this = other;
+    return;
+  }
+  const double total = static_cast<double>(count + other.count);
+  const double delta = other.sum / static_cast<double>(other.count) - sum / static_cast<double>(count);
+  m2 += other.m2 + delta * delta * static_cast<double>(count) * static_cast<double>(other.count) / total;
+  count += other.count;
+  sum += other.sum;
+  min = std::min(min, other.min);
+  max = std::max(max, other.max);
+}
+
+Moments Moments::Of(const Bucket& b) {
+  return {b.count, b.sum, b.min, b.max, b.stddev * b.stddev * static_cast<double>(b.count)};
+}
+
+void Moments::FillBucket(Bucket& b) const {
+  b.count = count;
+  b.sum = sum;
+  b.avg = sum / static_cast<double>(count);
+  b.min = min;
+  b.max = max;
+  b.stddev = std::sqrt(std::max(0.0, m2 / static_cast<double>(count)));
+}
+
+void FillPercentiles(std::vector<double>& values, Bucket& b) {
+  std::sort(values.begin(), values.end());
+  b.p50 = Percentile(values, 50);
+  b.p90 = Percentile(values, 90);
+  b.p95 = Percentile(values, 95);
+  b.p99 = Percentile(values, 99);
+}
 
 Result<std::vector<Point>> MergePoints(const SeriesData& data, TimeNs start, TimeNs end) {
   std::vector<std::vector<Point>> sources;
@@ -176,7 +190,7 @@ Result<std::vector<Bucket>> QueryAggregate(const SeriesStore& store, const Aggre
                         FloorDiv(h.min_time, req.step) == FloorDiv(h.max_time, req.step);
     if (inside && !req.percentiles) {
       const ChunkStats& s = h.stats;
-      acc[FloorDiv(h.min_time, req.step)].Merge(h.count, s.sum, s.min, s.max, s.m2, h.min_time, s.first,
+      acc[FloorDiv(h.min_time, req.step)].Merge({h.count, s.sum, s.min, s.max, s.m2}, h.min_time, s.first,
                                                 h.max_time, s.last);
       continue;
     }
@@ -208,11 +222,8 @@ Result<std::vector<Bucket>> QueryRollup(const SeriesStore& store, SeriesId id, R
     if (row.start >= split) break;
     Bucket b;
     b.start = row.start;
-    b.count = row.count;
-    b.sum = row.sum;
-    b.avg = row.sum / static_cast<double>(row.count);
-    b.min = row.min;
-    b.max = row.max;
+    Moments{row.count, row.sum, row.min, row.max, 0}.FillBucket(b);
+    b.stddev = 0;  // a roll-up row keeps no spread
     out.push_back(b);
   }
   if (split < end) {

@@ -43,6 +43,25 @@ struct Bucket {
   double p50 = 0, p90 = 0, p95 = 0, p99 = 0;  // 0 unless requested
 };
 
+// Count, sum, min, max and m2 (the sum of squared deviations from the mean) of a set of
+// values: what every bucket aggregate but first, last and the percentiles derives from. Two
+// sets merge exactly (Chan et al.'s parallel formula), so chunk header statistics, whole
+// buckets and single points combine alike — here and in history's groups.
+struct Moments {
+  uint64_t count = 0;
+  double sum = 0, min = 0, max = 0, m2 = 0;
+
+  void Merge(const Moments& other);
+  void Add(double v) { Merge({1, v, v, v, 0}); }
+  // The moments of a finished bucket (from its count, sum, min, max and stddev).
+  static Moments Of(const Bucket& b);
+  // Sets count, sum, avg, min, max and stddev (population) of `b`. Precondition: count > 0.
+  void FillBucket(Bucket& b) const;
+};
+
+// Sorts `values` and sets b.p50..p99 by nearest rank. Precondition: `values` is not empty.
+void FillPercentiles(std::vector<double>& values, Bucket& b);
+
 // Errors for all: InvalidArgument if start >= end, NotFound for an unknown series.
 Result<std::vector<Point>> QueryRaw(const SeriesStore& store, SeriesId id, TimeNs start, TimeNs end);
 // Also InvalidArgument for step <= 0 or a non-numeric series, PayloadTooLarge past kMaxBuckets.

@@ -10,8 +10,8 @@
 
 namespace doppel::history::internal {
 
-// One bucket over many series. Moments merge by Chan et al.'s parallel formula (as tsdb does),
-// so whole per-series buckets and single points combine the same way. Ties on first/last are
+// One bucket over many series: tsdb::Moments, so whole per-series buckets and single points
+// combine the same way. Ties on first/last are
 // broken by member order: `member` is the series' index in (twin, path) order.
 class GroupBucket {
  public:
@@ -22,10 +22,7 @@ class GroupBucket {
   tsdb::Bucket Finish(tsdb::TimeNs start, bool percentiles);
 
  private:
-  void MergeMoments(uint64_t n, double n_sum, double n_min, double n_max, double n_m2);
-
-  uint64_t count_ = 0;
-  double sum_ = 0, min_ = 0, max_ = 0, m2_ = 0;
+  tsdb::Moments moments_;
   // (time, member) of the first and last point; the earliest/latest wins, then member order.
   tsdb::TimeNs first_time_ = 0, last_time_ = 0;
   uint32_t first_member_ = 0, last_member_ = 0;
