@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 FUZZ_DIR     ?= build-fuzz-clang
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-history bench-connect fuzz clean
+.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect fuzz clean
 
 all: build
 
@@ -38,7 +38,7 @@ test-asan: deps
 	ctest --test-dir $(SAN_DIR) --output-on-failure -j2
 
 # Every benchmark in quick mode; each prints a one-line JSON object as its last line.
-bench: bench-spine bench-tsdb bench-history bench-connect
+bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect
 
 # The spine: DTDL parsing, twin patching and restore, queries over 100k twins.
 bench-spine: build
@@ -47,6 +47,10 @@ bench-spine: build
 # The history engine's core: codecs, bytes per point, synced writes, an aggregate query.
 bench-tsdb: build
 	scripts/run-benchmarks.sh $(BUILD_DIR) tsdb_benchmark
+
+# The bulk-ingest decoders in process: InfluxDB line protocol parsing and gzip inflation.
+bench-ingest: build
+	scripts/run-benchmarks.sh $(BUILD_DIR) ingest_benchmark
 
 # History vs InfluxDB (bench/RESULTS.md): installs InfluxDB (scripts/install-deps.sh --bench),
 # starts it and a Doppel server on loopback with temp directories, feeds both the same 10M
