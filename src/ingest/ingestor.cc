@@ -1,5 +1,6 @@
 #include "ingest/ingestor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -268,9 +269,18 @@ Status Ingestor::Write(std::span<const Reading> readings, const Describe& descri
   // 4. Tell the listeners (live state, streams, rules), with the values as stored.
   std::shared_lock lock(listeners_mu_);
   if (!listeners_.empty()) {
-    std::vector<Reading> stored(readings.begin(), readings.end());
-    for (std::size_t i = 0; i < stored.size(); ++i) stored[i].value = points[i].value;
-    for (const auto& [id, listener] : listeners_) listener(stored);
+    // Values are converted only where the series' type differs (an integer into a double
+    // series): copy the batch in that rare case, pass it through otherwise.
+    const bool converted = std::any_of(points.begin(), points.end(), [&](const tsdb::SeriesPoint& p) {
+      return tsdb::TypeOf(p.value) != tsdb::TypeOf(readings[&p - points.data()].value);
+    });
+    std::vector<Reading> stored;
+    if (converted) {
+      stored.assign(readings.begin(), readings.end());
+      for (std::size_t i = 0; i < stored.size(); ++i) stored[i].value = points[i].value;
+    }
+    const std::span<const Reading> as_stored = converted ? std::span<const Reading>(stored) : readings;
+    for (const auto& [id, listener] : listeners_) listener(as_stored);
   }
   return Status::Ok();
 }

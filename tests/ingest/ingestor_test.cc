@@ -96,6 +96,26 @@ TEST_F(IngestorTest, ConvertsNumbersWhenNothingIsLost) {
   EXPECT_EQ(Points("wtg-1", "rotorRpm"), (std::vector<tsdb::Point>{{1, int64_t{15}}}));
 }
 
+TEST_F(IngestorTest, ListenersSeeTheBatchAsStoredAfterItIsDurable) {
+  std::vector<Reading> seen;
+  uint64_t id = ingestor_->Subscribe([&](std::span<const Reading> batch) {
+    EXPECT_FALSE(Points(batch.front().twin_id, batch.front().path).empty());  // already stored
+    seen.insert(seen.end(), batch.begin(), batch.end());
+  });
+  ASSERT_TRUE(ingestor_->Write(std::vector<Reading>{{"wtg-1", "power", 1, int64_t{7}}, {"wtg-1", "rotorRpm", 1, 15.0}}).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].value, tsdb::Value(7.0));           // converted to the double series
+  EXPECT_EQ(seen[1].value, tsdb::Value(int64_t{15}));  // converted to the integer series
+  ASSERT_TRUE(ingestor_->Write(std::vector<Reading>{{"wtg-1", "power", 2, 8.5}}).ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2].value, tsdb::Value(8.5));
+  EXPECT_FALSE(ingestor_->Write(std::vector<Reading>{{"wtg-1", "power", 3, std::string("x")}}).ok());
+  EXPECT_EQ(seen.size(), 3u);  // a refused batch is not announced
+  ingestor_->Unsubscribe(id);
+  ASSERT_TRUE(ingestor_->Write(std::vector<Reading>{{"wtg-1", "power", 4, 9.0}}).ok());
+  EXPECT_EQ(seen.size(), 3u);
+}
+
 TEST_F(IngestorTest, ComponentTelemetryUsesTheComponentsModel) {
   ASSERT_TRUE(ingestor_->Write(std::vector<Reading>{{"wtg-1", "gearbox/oilTemperature", 5, 61.5}}).ok());
   EXPECT_EQ(Points("wtg-1", "gearbox/oilTemperature"), (std::vector<tsdb::Point>{{5, 61.5}}));
