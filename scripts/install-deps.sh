@@ -11,7 +11,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
   libgtest-dev google-mock libbenchmark-dev zlib1g-dev
-  mosquitto mosquitto-clients libmosquitto-dev
+  mosquitto mosquitto-clients libmosquitto-dev openssl
 )
 
 # Used only by `make fuzz` (docs/fuzzing.md): libFuzzer ships with clang's runtime libraries.

@@ -156,6 +156,46 @@ class BatchSeries {
   std::string key_;
 };
 
+
+// A reading that passed the checks: its value in the series' type and what its series spec
+// needs. The pointers are valid only under the graph's read lock.
+struct CheckedReading {
+  const twin::Twin* twin;
+  const model::Content* content;
+  tsdb::Value value;
+};
+
+// Checks one group against the graph; on the first bad reading returns its error (named by
+// `reading_name`) with `reason` set, else fills `out` with one CheckedReading per reading.
+template <typename ReadingName>
+Status CheckGroup(const twin::GraphState& state, std::span<const Reading> readings, const ReadingName& reading_name,
+                  RejectReason& reason, std::vector<CheckedReading>& out) {
+  const twin::Twin* twin = nullptr;
+  const model::Interface* interface = nullptr;
+  for (std::size_t i = 0; i < readings.size(); ++i) {
+    const Reading& r = readings[i];
+    if (twin == nullptr || twin->id != r.twin_id) {
+      twin = state.FindTwin(r.twin_id);
+      if (twin == nullptr) {
+        reason = RejectReason::kUnknownTwin;
+        return Status::NotFound(reading_name(i) + ": twin '" + r.twin_id + "' not found", "DigitalTwinNotFound");
+      }
+      const model::ModelEntry* entry = state.models().Find(twin->model_id);
+      interface = entry == nullptr ? nullptr : entry->interface.get();
+    }
+    const model::Content* content = FindReadable(state, interface, r.path);
+    if (content == nullptr) {
+      reason = RejectReason::kUnknownPath;
+      return Status::InvalidArgument(reading_name(i) + ": twin '" + r.twin_id + "' (model '" + twin->model_id +
+                                     "') has no telemetry or property '" + r.path + "'");
+    }
+    Result<tsdb::Value> value = CheckValue(*content, r, reason);
+    if (!value.ok()) return Status::InvalidArgument(reading_name(i) + ": " + value.status().message());
+    out.push_back({twin, content, std::move(value).value()});
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view RejectReasonName(RejectReason reason) {
@@ -177,61 +217,107 @@ void Ingestor::Count(RejectReason reason, uint64_t n) {
 }
 
 Status Ingestor::Write(std::span<const Reading> readings, const Describe& describe) {
+  if (readings.empty()) return Status::Ok();
+  const std::span<const Reading> one[] = {readings};
+  return std::move(WriteGroups(one, describe).front());
+}
+
+std::vector<Status> Ingestor::WriteEach(std::span<const std::span<const Reading>> groups) {
+  return WriteGroups(groups, {});
+}
+
+std::vector<Status> Ingestor::WriteGroups(std::span<const std::span<const Reading>> groups, const Describe& describe) {
   auto ReadingName = [&describe](std::size_t index) {
     return describe ? describe(index) : "reading " + std::to_string(index);
   };
-  if (readings.empty()) return Status::Ok();
+  std::vector<Status> statuses(groups.size());
 
-  // 1. Check every reading against the graph, under one shared lock for the whole batch, and
-  //    note the series each one needs (its spec) and its value in the series' type.
+  // 1. Check every group against the graph, under one shared lock for all of them, and note
+  //    the series each accepted reading needs (its spec) and its value in the series' type.
+  //    A group is checked whole before any of it joins the batch, so a bad one adds nothing.
   BatchSeries series;
-  std::vector<std::pair<std::size_t, tsdb::Value>> values;  // (series slot, value) per reading
-  values.reserve(readings.size());
-  RejectReason reason = RejectReason::kCount_;
-  Status checked = graph_.Read([&](const twin::GraphState& state) -> Status {
-    const twin::Twin* twin = nullptr;
-    const model::Interface* interface = nullptr;
-    for (std::size_t i = 0; i < readings.size(); ++i) {
-      const Reading& r = readings[i];
-      if (twin == nullptr || twin->id != r.twin_id) {
-        twin = state.FindTwin(r.twin_id);
-        if (twin == nullptr) {
-          reason = RejectReason::kUnknownTwin;
-          return Status::NotFound(ReadingName(i) + ": twin '" + r.twin_id + "' not found", "DigitalTwinNotFound");
-        }
-        const model::ModelEntry* entry = state.models().Find(twin->model_id);
-        interface = entry == nullptr ? nullptr : entry->interface.get();
-        series.NewTwin();
+  std::vector<std::pair<std::size_t, tsdb::Value>> values;  // (series slot, value) per accepted reading
+  std::vector<CheckedReading> checked;
+  graph_.Read([&](const twin::GraphState& state) {
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      RejectReason reason = RejectReason::kCount_;
+      checked.clear();
+      if (Status s = CheckGroup(state, groups[g], ReadingName, reason, checked); !s.ok()) {
+        Count(reason);
+        statuses[g] = std::move(s);
+        continue;
       }
-      const model::Content* content = FindReadable(state, interface, r.path);
-      if (content == nullptr) {
-        reason = RejectReason::kUnknownPath;
-        return Status::InvalidArgument(ReadingName(i) + ": twin '" + r.twin_id + "' (model '" + twin->model_id +
-                                       "') has no telemetry or property '" + r.path + "'");
+      const Reading* previous = nullptr;
+      for (std::size_t i = 0; i < groups[g].size(); ++i) {
+        const Reading& r = groups[g][i];
+        if (previous == nullptr || previous->twin_id != r.twin_id) series.NewTwin();
+        previous = &r;
+        const CheckedReading& c = checked[i];
+        std::size_t slot = series.SlotOf(r, [&] {
+          return tsdb::SeriesSpec{
+              .twin_id = r.twin_id,
+              .path = r.path,
+              .type = tsdb::TypeOf(c.value),
+              .model_id = c.twin->model_id,
+              .unit = c.content->unit,
+              .semantic_type = c.content->semantic_types.empty() ? "" : c.content->semantic_types.front()};
+        });
+        values.emplace_back(slot, std::move(checked[i].value));
       }
-      Result<tsdb::Value> value = CheckValue(*content, r, reason);
-      if (!value.ok()) return Status::InvalidArgument(ReadingName(i) + ": " + value.status().message());
-      std::size_t slot = series.SlotOf(r, [&] {
-        return tsdb::SeriesSpec{
-            .twin_id = r.twin_id,
-            .path = r.path,
-            .type = tsdb::TypeOf(*value),
-            .model_id = twin->model_id,
-            .unit = content->unit,
-            .semantic_type = content->semantic_types.empty() ? "" : content->semantic_types.front()};
-      });
-      values.emplace_back(slot, std::move(value).value());
     }
-    return Status::Ok();
   });
-  if (!checked.ok()) {
-    Count(reason);
-    return checked;
-  }
 
-  // 2. The series of each distinct (twin, path): from the cache, else created (persisted).
+  // 2. The series of each distinct (twin, path): from the cache, else created (persisted). A
+  //    series that cannot be created fails the groups that use it.
   const std::vector<tsdb::SeriesSpec>& specs = series.specs();
   std::vector<tsdb::SeriesId> ids(specs.size());
+  std::vector<Status> spec_failed(specs.size());
+  if (Status s = ResolveSeries(specs, ids, spec_failed); !s.ok()) {
+    for (Status& status : statuses) {
+      if (status.ok()) status = s;
+    }
+    return statuses;
+  }
+
+  // 3. One durable write of every group still accepted.
+  std::vector<tsdb::SeriesPoint> points;
+  points.reserve(values.size());
+  std::vector<std::pair<std::size_t, std::size_t>> ranges(groups.size());  // [begin, end) in points
+  std::size_t v = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    if (!statuses[g].ok()) continue;
+    const std::size_t begin = points.size();
+    for (const Reading& r : groups[g]) {
+      const std::size_t slot = values[v].first;
+      if (!spec_failed[slot].ok() && statuses[g].ok()) {
+        Count(RejectReason::kWrongType);
+        statuses[g] = spec_failed[slot];
+      }
+      points.push_back({ids[slot], r.time, std::move(values[v++].second)});
+    }
+    if (!statuses[g].ok()) points.resize(begin);
+    ranges[g] = {begin, points.size()};
+  }
+  if (points.empty()) return statuses;
+  if (Status s = store_.Write(points); !s.ok()) {
+    for (Status& status : statuses) {
+      if (status.ok()) status = s;
+    }
+    return statuses;
+  }
+  accepted_.fetch_add(points.size(), std::memory_order_relaxed);
+
+  // 4. Tell the listeners (live state, streams, rules), with the values as stored.
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    if (statuses[g].ok() && !groups[g].empty()) {
+      Notify(groups[g], std::span(points).subspan(ranges[g].first, ranges[g].second - ranges[g].first));
+    }
+  }
+  return statuses;
+}
+
+Status Ingestor::ResolveSeries(const std::vector<tsdb::SeriesSpec>& specs, std::vector<tsdb::SeriesId>& ids,
+                               std::vector<Status>& failed) {
   {
     std::string key;
     std::shared_lock lock(series_mu_);
@@ -239,50 +325,40 @@ Status Ingestor::Write(std::span<const Reading> readings, const Describe& descri
       key.assign(specs[s].twin_id).push_back('\0');
       key.append(specs[s].path);
       auto it = series_.find(key);
-      ids[s] = it == series_.end() ? 0 : it->second;
+      ids[s] = it == series_.end() || it->second.second != specs[s].type ? 0 : it->second.first;
     }
   }
   for (std::size_t s = 0; s < specs.size(); ++s) {
     if (ids[s] != 0) continue;
     Result<tsdb::SeriesId> id = store_.CreateSeries(specs[s]);
     if (!id.ok()) {
-      if (id.status().code() == StatusCode::kConflict) {
-        Count(RejectReason::kWrongType);
-        return Status::InvalidArgument("'" + specs[s].twin_id + "'/'" + specs[s].path + "': " + id.status().message());
-      }
-      return id.status();
+      if (id.status().code() != StatusCode::kConflict) return id.status();
+      failed[s] = Status::InvalidArgument("'" + specs[s].twin_id + "'/'" + specs[s].path + "': " + id.status().message());
+      continue;
     }
     ids[s] = *id;
     std::unique_lock lock(series_mu_);
-    series_.emplace(specs[s].twin_id + '\0' + specs[s].path, *id);
-  }
-
-  // 3. One durable write.
-  std::vector<tsdb::SeriesPoint> points;
-  points.reserve(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    points.push_back({ids[values[i].first], readings[i].time, std::move(values[i].second)});
-  }
-  DOPPEL_RETURN_IF_ERROR(store_.Write(points));
-  accepted_.fetch_add(readings.size(), std::memory_order_relaxed);
-
-  // 4. Tell the listeners (live state, streams, rules), with the values as stored.
-  std::shared_lock lock(listeners_mu_);
-  if (!listeners_.empty()) {
-    // Values are converted only where the series' type differs (an integer into a double
-    // series): copy the batch in that rare case, pass it through otherwise.
-    const bool converted = std::any_of(points.begin(), points.end(), [&](const tsdb::SeriesPoint& p) {
-      return tsdb::TypeOf(p.value) != tsdb::TypeOf(readings[&p - points.data()].value);
-    });
-    std::vector<Reading> stored;
-    if (converted) {
-      stored.assign(readings.begin(), readings.end());
-      for (std::size_t i = 0; i < stored.size(); ++i) stored[i].value = points[i].value;
-    }
-    const std::span<const Reading> as_stored = converted ? std::span<const Reading>(stored) : readings;
-    for (const auto& [id, listener] : listeners_) listener(as_stored);
+    series_.insert_or_assign(specs[s].twin_id + '\0' + specs[s].path, std::pair(*id, specs[s].type));
   }
   return Status::Ok();
+}
+
+void Ingestor::Notify(std::span<const Reading> readings, std::span<const tsdb::SeriesPoint> points) {
+  std::shared_lock lock(listeners_mu_);
+  if (listeners_.empty()) return;
+  // Values are converted only where the series' type differs (an integer into a double
+  // series): copy the batch in that rare case, pass it through otherwise.
+  bool converted = false;
+  for (std::size_t i = 0; i < points.size() && !converted; ++i) {
+    converted = tsdb::TypeOf(points[i].value) != tsdb::TypeOf(readings[i].value);
+  }
+  std::vector<Reading> stored;
+  if (converted) {
+    stored.assign(readings.begin(), readings.end());
+    for (std::size_t i = 0; i < stored.size(); ++i) stored[i].value = points[i].value;
+  }
+  const std::span<const Reading> as_stored = converted ? std::span<const Reading>(stored) : readings;
+  for (const auto& [id, listener] : listeners_) listener(as_stored);
 }
 
 uint64_t Ingestor::Subscribe(Listener listener) {

@@ -25,6 +25,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <span>
 #include <string_view>
 
@@ -65,6 +66,15 @@ class Ingestor {
   using Describe = std::function<std::string(std::size_t index)>;
   Status Write(std::span<const Reading> readings, const Describe& describe = {});
 
+  // Many independent batches ("groups", e.g. one per MQTT message) in ONE durable
+  // SeriesStore::Write: each group is validated all-or-nothing exactly as Write validates a
+  // batch (its reason counted, errors naming "reading <index in the group>"), the accepted
+  // groups are written together (one WAL sync), and a bad group never keeps its neighbours out.
+  // Returns one Status per group, in order: OK = that group is durable. A store failure fails
+  // every group that had passed validation, with the store's error. Listeners are called once
+  // per accepted group, after the write, as for Write. An empty group is OK and writes nothing.
+  std::vector<Status> WriteEach(std::span<const std::span<const Reading>> groups);
+
   // Listeners see every batch after it is durable, with values as stored (converted to the
   // series' type), on the writing thread, in write order per writer. They must be quick and
   // must not block (copy what you need into your own queue) nor call Write. Subscribe and
@@ -85,12 +95,21 @@ class Ingestor {
   tsdb::SeriesStore& store() { return store_; }
 
  private:
+  // Write and WriteEach: validate each group, create missing series, one store write, listeners.
+  std::vector<Status> WriteGroups(std::span<const std::span<const Reading>> groups, const Describe& describe);
+  // The series id of each spec (cached, else created); a failed spec's Status in `failed`.
+  Status ResolveSeries(const std::vector<tsdb::SeriesSpec>& specs, std::vector<tsdb::SeriesId>& ids,
+                       std::vector<Status>& failed);
+  void Notify(std::span<const Reading> readings, std::span<const tsdb::SeriesPoint> points);
+
   twin::TwinGraph& graph_;
   tsdb::SeriesStore& store_;
   // (twin id + '\0' + path) → series, so steady-state writes skip the store's catalog.
   // A series keeps the metadata it was created with until the store updates it.
   std::shared_mutex series_mu_;
-  std::unordered_map<std::string, tsdb::SeriesId> series_;  // guarded by series_mu_
+  // With the series' type: a batch of another type (a twin recreated with another model) goes
+  // to the store's CreateSeries, which refuses it, instead of failing the whole store write.
+  std::unordered_map<std::string, std::pair<tsdb::SeriesId, tsdb::ValueType>> series_;  // guarded by series_mu_
   std::shared_mutex listeners_mu_;
   std::vector<std::pair<uint64_t, Listener>> listeners_;  // guarded by listeners_mu_
   uint64_t next_listener_ = 1;                           // guarded by listeners_mu_

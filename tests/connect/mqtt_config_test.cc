@@ -81,10 +81,24 @@ TEST(MqttConfigTest, DefaultsAreDurable) {
   EXPECT_EQ(parsed->reconnect_min_seconds, 1);
   EXPECT_EQ(parsed->reconnect_max_seconds, 30);
   EXPECT_EQ(parsed->max_payload_bytes, std::size_t{1} << 20);
+  EXPECT_EQ(parsed->session_expiry_seconds, 0xFFFFFFFFu);  // the session never expires, as MQTT 3.1.1's
+  EXPECT_EQ(parsed->receive_maximum, 1024);
   EXPECT_FALSE(parsed->tls.has_value());
   EXPECT_EQ(parsed->mappings[0].payload, PayloadForm::kJson);
   EXPECT_EQ(parsed->mappings[0].target, MappingTarget::kTelemetry);
   EXPECT_FALSE(parsed->mappings[0].ignore_unmapped);
+}
+
+TEST(MqttConfigTest, ReadsTheMqtt5SessionKeys) {
+  Result<MqttConnectorConfig> parsed = ParseMqttConnectorConfig(
+      Parse(R"({"name": "b", "broker": "mqtt://127.0.0.1", "clientId": "d", "sessionExpirySeconds": 86400,
+                "receiveMaximum": 64, "mappings": [{"topic": "t/{twinId}"}]})"));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->session_expiry_seconds, 86400u);
+  EXPECT_EQ(parsed->receive_maximum, 64);
+  // The packet limit the connector announces: room for a payload twice the limit, within MQTT's.
+  EXPECT_EQ(MaxMqttPacketBytes(1 << 20), (std::size_t{2} << 20) + 65536);
+  EXPECT_EQ(MaxMqttPacketBytes(std::size_t{256} << 20), 268'435'460u);
 }
 
 TEST(MqttConfigTest, ReadsIpv6BrokerAndDefaultTlsPort) {
@@ -145,6 +159,10 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{R"({"keepAliveSeconds": 1.5})",
                 "mqtt connector 'site': keepAliveSeconds: expected an integer from 5 to 65535, got 1.5"},
         Refusal{R"({"cleanSession": "false"})", "mqtt connector 'site': cleanSession: expected a boolean, got string"},
+        Refusal{R"({"receiveMaximum": 0})",
+                "mqtt connector 'site': receiveMaximum: expected an integer from 1 to 65535, got 0"},
+        Refusal{R"({"sessionExpirySeconds": -1})",
+                "mqtt connector 'site': sessionExpirySeconds: expected an integer from 0 to 4294967295, got -1"},
         Refusal{R"({"reconnect": {"minSeconds": 10, "maxSeconds": 5}})",
                 "mqtt connector 'site': reconnect.maxSeconds: must not be less than minSeconds"},
         Refusal{R"({"reconnect": {"min": 1}})", "mqtt connector 'site': reconnect.min: unknown key"},

@@ -192,6 +192,59 @@ TEST_F(IngestorTest, ARecreatedTwinWithAnotherTypeIsRefusedNotMixed) {
   EXPECT_EQ(Points("wtg-1", "note"), (std::vector<tsdb::Point>{{1, std::string("a")}}));
 }
 
+TEST_F(IngestorTest, WriteEachStoresTheGoodGroupsAndRefusesTheBadOnesAlone) {
+  std::vector<std::vector<Reading>> batches = {
+      {{"wtg-1", "power", 1, 10.0}, {"wtg-1", "rotorRpm", 1, int64_t{3}}},
+      {{"wtg-1", "power", 2, 20.0}, {"nope", "power", 2, 1.0}},      // unknown twin: whole group out
+      {{"wtg-2", "power", 3, 30.0}},
+      {},                                                             // empty: OK, nothing written
+      {{"wtg-2", "power", 4, 40.0}, {"wtg-2", "rotorRpm", 4, 1.5}},   // wrong type in reading 1
+      {{"wtg-1", "gearbox/oilTemperature", 5, int64_t{50}}},          // converted to double
+  };
+  std::vector<std::span<const Reading>> groups(batches.begin(), batches.end());
+  std::vector<std::vector<Reading>> heard;
+  ingestor_->Subscribe([&](std::span<const Reading> r) { heard.emplace_back(r.begin(), r.end()); });
+
+  std::vector<Status> statuses = ingestor_->WriteEach(groups);
+
+  ASSERT_EQ(statuses.size(), 6u);
+  EXPECT_TRUE(statuses[0].ok());
+  EXPECT_EQ(statuses[1].code(), StatusCode::kNotFound);
+  EXPECT_EQ(statuses[1].message(), "reading 1: twin 'nope' not found");
+  EXPECT_TRUE(statuses[2].ok());
+  EXPECT_TRUE(statuses[3].ok());
+  EXPECT_EQ(statuses[4].message(), "reading 1: 'wtg-2'/'rotorRpm' expects an integer, got a double");
+  EXPECT_TRUE(statuses[5].ok());
+  EXPECT_EQ(Points("wtg-1", "power"), (std::vector<tsdb::Point>{{1, 10.0}}));  // not 20 from group 1
+  EXPECT_EQ(Points("wtg-2", "power"), (std::vector<tsdb::Point>{{3, 30.0}}));  // not 40 from group 4
+  EXPECT_EQ(Points("wtg-2", "rotorRpm"), std::vector<tsdb::Point>{});
+  EXPECT_EQ(Points("wtg-1", "gearbox/oilTemperature"), (std::vector<tsdb::Point>{{5, 50.0}}));
+  EXPECT_EQ(ingestor_->accepted(), 4u);
+  EXPECT_EQ(ingestor_->rejected(RejectReason::kUnknownTwin), 1u);
+  EXPECT_EQ(ingestor_->rejected(RejectReason::kWrongType), 1u);
+  // Once per accepted, non-empty group, values as stored.
+  ASSERT_EQ(heard.size(), 3u);
+  EXPECT_EQ(heard[0].size(), 2u);
+  EXPECT_EQ(heard[1][0].value, tsdb::Value(30.0));
+  EXPECT_EQ(heard[2][0].value, tsdb::Value(50.0));
+}
+
+TEST_F(IngestorTest, WriteEachFailsOnlyTheGroupsOfASeriesThatCannotBeCreated) {
+  ASSERT_TRUE(ingestor_->Write(std::vector<Reading>{{"wtg-1", "note", 1, std::string("a")}}).ok());
+  ASSERT_TRUE(graph_.AddModels({J(R"({"@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Other;1",
+      "@type": "Interface", "contents": [{"@type": "Telemetry", "name": "note", "schema": "double"}]})")}).ok());
+  ASSERT_TRUE(graph_.DeleteTwin("wtg-1", {}).ok());
+  ASSERT_TRUE(graph_.PutTwin("wtg-1", J(R"({"$metadata": {"$model": "dtmi:test:Other;1"}})"), {}).ok());
+  std::vector<Reading> clash = {{"wtg-1", "note", 2, 2.0}};
+  std::vector<Reading> fine = {{"wtg-2", "power", 2, 5.0}};
+  const std::span<const Reading> groups[] = {clash, fine};
+  std::vector<Status> statuses = ingestor_->WriteEach(groups);
+  EXPECT_EQ(statuses[0].code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(statuses[1].ok());
+  EXPECT_EQ(Points("wtg-1", "note"), (std::vector<tsdb::Point>{{1, std::string("a")}}));
+  EXPECT_EQ(Points("wtg-2", "power"), (std::vector<tsdb::Point>{{2, 5.0}}));
+}
+
 TEST(TelemetryJsonTest, EachMemberBecomesAReading) {
   std::vector<Reading> out;
   json::object message = J(R"({"power": 1.5, "rotorRpm": 14, "online": true, "note": "x"})").as_object();

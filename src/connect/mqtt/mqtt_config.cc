@@ -314,6 +314,11 @@ Status ParseConnection(ObjectReader& r, MqttConnectorConfig& config) {
   DOPPEL_RETURN_IF_ERROR(r.Integer("qos", 0, 1, qos));
   config.keep_alive_seconds = static_cast<int>(keep_alive);
   config.qos = static_cast<int>(qos);
+  int64_t session_expiry = config.session_expiry_seconds, receive_maximum = config.receive_maximum;
+  DOPPEL_RETURN_IF_ERROR(r.Integer("sessionExpirySeconds", 0, 0xFFFFFFFF, session_expiry));
+  DOPPEL_RETURN_IF_ERROR(r.Integer("receiveMaximum", 1, 65535, receive_maximum));
+  config.session_expiry_seconds = static_cast<uint32_t>(session_expiry);
+  config.receive_maximum = static_cast<int>(receive_maximum);
   DOPPEL_RETURN_IF_ERROR(ParseReconnect(r, config));
   int64_t max_payload = static_cast<int64_t>(config.max_payload_bytes);
   DOPPEL_RETURN_IF_ERROR(r.Integer("maxPayloadBytes", 1, int64_t{256} << 20, max_payload));
@@ -392,6 +397,9 @@ Status ValidateMqttConnectorConfig(const MqttConnectorConfig& config) {
     return Status::InvalidArgument(prefix + "reconnect: need 1 <= minSeconds <= maxSeconds");
   }
   if (config.max_payload_bytes == 0) return Status::InvalidArgument(prefix + "maxPayloadBytes: must be positive");
+  if (config.receive_maximum < 1 || config.receive_maximum > 65535) {
+    return Status::InvalidArgument(prefix + "receiveMaximum: must be from 1 to 65535");
+  }
   if (config.mappings.empty()) return Status::InvalidArgument(prefix + "mappings: needs at least one mapping");
   for (std::size_t i = 0; i < config.mappings.size(); ++i) {
     const TopicMapping& m = config.mappings[i];

@@ -1,6 +1,5 @@
 #include "connect/mqtt/mqtt_connector.h"
 
-#include <mosquitto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "connect/mqtt/internal/log_sample.h"
+#include "connect/mqtt/internal/mqtt_client.h"
 #include "connect/mqtt/internal/payload_decoder.h"
 #include "connect/mqtt/internal/topic_pattern.h"
 
@@ -119,40 +119,42 @@ MqttRejectReason ReasonOfWrite(const Status& status) {
   }
 }
 
-void InitLibrary() {
-  static std::once_flag once;
-  std::call_once(once, [] { mosquitto_lib_init(); });
-}
+// Aliases the broker may use towards us: a few per topic of a small fleet; they save the
+// broker re-sending long topics, and us nothing, so the table stays small.
+constexpr uint16_t kTopicAliasMaximum = 64;
 
-// Protocol, credentials, TLS and backoff. Errors: Internal naming the setting (e.g. a TLS file
-// that cannot be read).
-Status ConfigureClient(struct mosquitto* mosq, const MqttConnectorConfig& config) {
-  const auto check = [&](std::string_view what, int rc) {
-    if (rc == MOSQ_ERR_SUCCESS) return Status::Ok();
-    return Status::Internal("mqtt connector '" + config.name + "': " + std::string(what) + ": " +
-                            mosquitto_strerror(rc));
-  };
-  DOPPEL_RETURN_IF_ERROR(
-      check("protocol version", mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)));
-  if (config.username) {
-    DOPPEL_RETURN_IF_ERROR(check("username", mosquitto_username_pw_set(mosq, config.username->c_str(),
-                                                                       config.password ? config.password->c_str()
-                                                                                       : nullptr)));
+internal::MqttClientOptions ClientOptions(const MqttConnectorConfig& config,
+                                          const std::vector<std::string>& subscriptions) {
+  internal::MqttClientOptions o;
+  o.name = config.name;
+  o.host = config.host;
+  o.port = config.port;
+  o.tls = config.tls;
+  o.connect.client_id = config.client_id;
+  o.connect.username = config.username;
+  o.connect.password = config.password;
+  o.connect.keep_alive_seconds = static_cast<uint16_t>(config.keep_alive_seconds);
+  o.connect.clean_start = config.clean_session;
+  o.connect.session_expiry_seconds = config.clean_session ? 0 : config.session_expiry_seconds;
+  o.connect.receive_maximum = static_cast<uint16_t>(config.receive_maximum);
+  o.max_packet_size = MaxMqttPacketBytes(config.max_payload_bytes);
+  o.connect.maximum_packet_size = static_cast<uint32_t>(o.max_packet_size);
+  o.connect.topic_alias_maximum = kTopicAliasMaximum;
+  for (const std::string& filter : subscriptions) {
+    o.subscriptions.push_back({filter, static_cast<uint8_t>(config.qos)});
   }
-  if (config.tls) {
-    const TlsConfig& tls = *config.tls;
-    DOPPEL_RETURN_IF_ERROR(check("tls files", mosquitto_tls_set(mosq, tls.ca_file.c_str(), nullptr,
-                                                                tls.cert_file.empty() ? nullptr : tls.cert_file.c_str(),
-                                                                tls.key_file.empty() ? nullptr : tls.key_file.c_str(),
-                                                                nullptr)));
-    DOPPEL_RETURN_IF_ERROR(check("tls", mosquitto_tls_insecure_set(mosq, tls.insecure)));
-  }
-  return check("reconnect delay", mosquitto_reconnect_delay_set(mosq, static_cast<unsigned>(config.reconnect_min_seconds),
-                                                                static_cast<unsigned>(config.reconnect_max_seconds),
-                                                                true));
+  o.reconnect_min = std::chrono::seconds(config.reconnect_min_seconds);
+  o.reconnect_max = std::chrono::seconds(config.reconnect_max_seconds);
+  return o;
 }
 
 }  // namespace
+
+std::size_t MaxMqttPacketBytes(std::size_t max_payload_bytes) {
+  constexpr std::size_t kMqttLimit = internal::kMaxVariableByteInteger + 5;  // fixed header
+  if (max_payload_bytes >= kMqttLimit / 2) return kMqttLimit;
+  return std::min(kMqttLimit, 2 * max_payload_bytes + 64 * 1024);
+}
 
 std::string_view MqttRejectReasonName(MqttRejectReason reason) {
   const auto i = static_cast<std::size_t>(reason);
@@ -200,172 +202,131 @@ MqttConnector::MqttConnector(MqttConnectorConfig config, ingest::Ingestor& inges
 MqttConnector::~MqttConnector() { Stop(); }
 
 Status MqttConnector::Start() {
-  if (mosq_ != nullptr) return Status::Conflict("mqtt connector '" + config_.name + "' is already started");
+  if (client_ != nullptr) return Status::Conflict("mqtt connector '" + config_.name + "' is already started");
   DOPPEL_RETURN_IF_ERROR(ValidateMqttConnectorConfig(config_));
-  InitLibrary();
-  mosq_ = mosquitto_new(config_.client_id.c_str(), config_.clean_session, this);
-  if (mosq_ == nullptr) return Status::Internal("mqtt connector '" + config_.name + "': cannot create the client");
-  if (Status s = ConfigureClient(mosq_, config_); !s.ok()) {
-    mosquitto_destroy(mosq_);
-    mosq_ = nullptr;
+  internal::MqttClientHandlers handlers{
+      .on_batch = [this](std::span<const internal::InboundMessage> batch) { HandleBatch(batch); },
+      .on_connected = [this](bool session_present) { OnConnected(session_present); },
+      .on_subscribed = [this] { subscribed_ = true; },
+      .on_error = [this](const std::string& error) { OnConnectionError(error); },
+  };
+  client_ = std::make_unique<internal::MqttClient>(ClientOptions(config_, processor_->subscriptions()),
+                                                   std::move(handlers));
+  if (Status s = client_->Start(); !s.ok()) {
+    client_.reset();
     return s;
   }
-  mosquitto_connect_callback_set(mosq_, &MqttConnector::OnConnect);
-  mosquitto_disconnect_callback_set(mosq_, &MqttConnector::OnDisconnect);
-  mosquitto_message_callback_set(mosq_, &MqttConnector::OnMessage);
-  mosquitto_subscribe_callback_set(mosq_, &MqttConnector::OnSubscribe);
-  {
-    std::lock_guard lock(start_mu_);
-    stopping_ = false;
-    loop_started_ = false;
-  }
+  // A broker that is down now is not an error: the client keeps retrying in the background.
   spdlog::info("mqtt connector '{}': connecting to {} as '{}' ({} mapping(s))", config_.name, config_.broker,
                config_.client_id, config_.mappings.size());
-  // A broker that is down now is not an error: we keep retrying in the background.
-  // The network thread is also what makes the PUBACK leave after on_message returns (it is only
-  // queued before): never drive this client with mosquitto_loop by hand (docs/mqtt.md).
-  int rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port, config_.keep_alive_seconds);
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_start(mosq_);
-  if (rc == MOSQ_ERR_SUCCESS) {
-    std::lock_guard lock(start_mu_);
-    loop_started_ = true;
-    return Status::Ok();
-  }
-  SetConnectionError(std::string("connect: ") + mosquitto_strerror(rc));
-  spdlog::warn("mqtt connector '{}': cannot connect to {} yet ({}); retrying in the background", config_.name,
-               config_.broker, mosquitto_strerror(rc));
-  starter_ = std::thread([this] { RetryFirstConnect(); });
   return Status::Ok();
 }
 
-void MqttConnector::RetryFirstConnect() {
-  std::chrono::seconds delay(config_.reconnect_min_seconds);
-  while (true) {
-    std::unique_lock lock(start_mu_);
-    if (start_cv_.wait_for(lock, delay, [&] { return stopping_; })) return;
-    int rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port, config_.keep_alive_seconds);
-    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_start(mosq_);
-    if (rc == MOSQ_ERR_SUCCESS) {
-      loop_started_ = true;
-      return;
-    }
-    lock.unlock();
-    SetConnectionError(std::string("connect: ") + mosquitto_strerror(rc));
-    delay = std::min(delay * 2, std::chrono::seconds(config_.reconnect_max_seconds));
-  }
-}
-
 void MqttConnector::Stop() {
-  if (mosq_ == nullptr) return;
-  {
-    std::lock_guard lock(start_mu_);
-    stopping_ = true;
-  }
-  start_cv_.notify_all();
-  if (starter_.joinable()) starter_.join();
-  // DISCONNECT, then wait for the network thread: it finishes the message in hand first. The
+  if (client_ == nullptr) return;
+  // The client finishes the batch in hand (and sends its PUBACKs) before DISCONNECT. The
   // broker keeps everything it has no PUBACK for in the persistent session.
-  mosquitto_disconnect(mosq_);
-  if (loop_started_) mosquitto_loop_stop(mosq_, false);
-  mosquitto_destroy(mosq_);
-  mosq_ = nullptr;
+  client_->Stop();
+  client_.reset();
   connected_ = false;
+  subscribed_ = false;
   spdlog::info("mqtt connector '{}': stopped", config_.name);
 }
 
-void MqttConnector::OnConnect(struct mosquitto* mosq, void* self, int rc) {
-  auto* c = static_cast<MqttConnector*>(self);
-  if (rc != 0) {
-    c->SetConnectionError(std::string("refused: ") + mosquitto_connack_string(rc));
-    spdlog::warn("mqtt connector '{}': {} refused the connection: {}", c->config_.name, c->config_.broker,
-                 mosquitto_connack_string(rc));
-    return;
-  }
-  c->pending_subscriptions_ = static_cast<int>(c->processor_->subscriptions().size());
-  c->connected_ = true;
-  const uint64_t n = c->connects_.fetch_add(1) + 1;
-  spdlog::info("mqtt connector '{}': {} to {}", c->config_.name, n == 1 ? "connected" : "reconnected",
-               c->config_.broker);
-  // Subscribing again on every connect is harmless for a persistent session and necessary
-  // when the broker lost it (clean session, broker without persistence).
-  for (const std::string& filter : c->processor_->subscriptions()) {
-    int sub_rc = mosquitto_subscribe(mosq, nullptr, filter.c_str(), c->config_.qos);
-    if (sub_rc != MOSQ_ERR_SUCCESS) {
-      spdlog::error("mqtt connector '{}': cannot subscribe to '{}': {}", c->config_.name, filter,
-                    mosquitto_strerror(sub_rc));
-    }
-  }
+void MqttConnector::OnConnected(bool session_present) {
+  subscribed_ = false;
+  connected_ = true;
+  const uint64_t n = connects_.fetch_add(1) + 1;
+  spdlog::info("mqtt connector '{}': {} to {}{}", config_.name, n == 1 ? "connected" : "reconnected", config_.broker,
+               session_present ? " (session resumed)" : "");
 }
 
-void MqttConnector::OnSubscribe(struct mosquitto*, void* self, int, int qos_count, const int* granted_qos) {
-  auto* c = static_cast<MqttConnector*>(self);
-  for (int i = 0; i < qos_count; ++i) {
-    if (granted_qos[i] > 2) {  // 0x80: the broker refused the filter (e.g. an ACL)
-      spdlog::error("mqtt connector '{}': the broker refused a subscription", c->config_.name);
-    } else if (granted_qos[i] < c->config_.qos) {
-      spdlog::warn("mqtt connector '{}': the broker granted QoS {} only; messages may be lost while away",
-                   c->config_.name, granted_qos[i]);
-    }
-  }
-  c->pending_subscriptions_.fetch_sub(1);
+void MqttConnector::OnConnectionError(const std::string& error) {
+  // Called on the client's thread, which Stop joins before resetting client_.
+  connected_ = client_->connected();
+  if (!connected_) subscribed_ = false;
+  SetConnectionError(error);
+  spdlog::warn("mqtt connector '{}': {}: {}{}", config_.name, config_.broker, error,
+               connected_ ? "" : "; reconnecting");
 }
 
-void MqttConnector::OnDisconnect(struct mosquitto*, void* self, int rc) {
-  auto* c = static_cast<MqttConnector*>(self);
-  c->connected_ = false;
-  // 0 = we asked for it (Stop); a refused CONNACK was reported by OnConnect with its reason.
-  if (rc != 0 && rc != MOSQ_ERR_CONN_REFUSED) {
-    c->SetConnectionError(std::string("connection lost: ") + mosquitto_strerror(rc));
-    spdlog::warn("mqtt connector '{}': lost the connection to {} ({}); reconnecting", c->config_.name,
-                 c->config_.broker, mosquitto_strerror(rc));
-  }
-}
-
-void MqttConnector::OnMessage(struct mosquitto*, void* self, const struct mosquitto_message* message) {
-  auto* c = static_cast<MqttConnector*>(self);
-  std::string_view payload;
-  if (message->payload != nullptr && message->payloadlen > 0) {
-    payload = std::string_view(static_cast<const char*>(message->payload), static_cast<std::size_t>(message->payloadlen));
-  }
-  c->HandleMessage(message->topic == nullptr ? "" : message->topic, payload);
-}
+struct MqttConnector::Prepared {
+  std::size_t index;  // in the batch
+  DecodedMessage decoded;
+};
 
 void MqttConnector::HandleMessage(std::string_view topic, std::string_view payload) {
-  messages_received_.fetch_add(1, std::memory_order_relaxed);
+  const internal::InboundMessage message{std::string(topic), payload, 1};
+  HandleBatch(std::span(&message, 1));
+}
+
+void MqttConnector::HandleBatch(std::span<const internal::InboundMessage> messages) {
+  std::vector<Prepared> prepared;
+  prepared.reserve(messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    std::optional<Prepared> p = Prepare(messages[i]);
+    if (p) {
+      p->index = i;
+      prepared.push_back(std::move(*p));
+    }
+  }
+  // One durable write for the readings of every message that passed (see the header).
+  std::vector<std::span<const ingest::Reading>> groups;
+  groups.reserve(prepared.size());
+  for (const Prepared& p : prepared) groups.emplace_back(p.decoded.readings);
+  const std::vector<Status> written = ingestor_.WriteEach(groups);
+  for (std::size_t k = 0; k < prepared.size(); ++k) {
+    const internal::InboundMessage& m = messages[prepared[k].index];
+    if (!written[k].ok()) {
+      Reject(ReasonOfWrite(written[k]), m.topic, m.payload, written[k].message());
+      continue;
+    }
+    readings_accepted_.fetch_add(groups[k].size(), std::memory_order_relaxed);
+    messages_accepted_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Counted once the batch is settled, so received = accepted + rejected whenever it is read.
+  messages_received_.fetch_add(messages.size(), std::memory_order_relaxed);
+}
+
+std::optional<MqttConnector::Prepared> MqttConnector::Prepare(const internal::InboundMessage& message) {
+  const std::string_view topic = message.topic, payload = message.payload;
   if (payload.size() > config_.max_payload_bytes) {
-    return Reject(MqttRejectReason::kTooLarge, topic, payload,
-                  "payload of " + std::to_string(payload.size()) + " bytes is over the limit of " +
-                      std::to_string(config_.max_payload_bytes));
+    Reject(MqttRejectReason::kTooLarge, topic, payload,
+           "payload of " + std::to_string(payload.size()) + " bytes is over the limit of " +
+               std::to_string(config_.max_payload_bytes));
+    return std::nullopt;
   }
   if (processor_ == nullptr) {
-    return Reject(MqttRejectReason::kUnmatchedTopic, topic, payload, "the connector's config is invalid");
+    Reject(MqttRejectReason::kUnmatchedTopic, topic, payload, "the connector's config is invalid");
+    return std::nullopt;
   }
   auto match = processor_->Match(topic);
-  if (!match.ok()) return Reject(ReasonOf(match.status(), MqttRejectReason::kInvalidTopic), topic, payload, match.status().message());
+  if (!match.ok()) {
+    Reject(ReasonOf(match.status(), MqttRejectReason::kInvalidTopic), topic, payload, match.status().message());
+    return std::nullopt;
+  }
   const auto& [mapping, bindings] = *match;
   const tsdb::TimeNs arrival = clock_.Now().time_since_epoch().count();
   Result<DecodedMessage> decoded = internal::DecodePayload(*mapping, bindings, payload, arrival);
   if (!decoded.ok()) {
-    return Reject(ReasonOf(decoded.status(), MqttRejectReason::kMalformedPayload), topic, payload,
-                  decoded.status().message());
+    Reject(ReasonOf(decoded.status(), MqttRejectReason::kMalformedPayload), topic, payload, decoded.status().message());
+    return std::nullopt;
   }
   if (Status s = CheckAgainstModel(graph_, bindings.twin_id, mapping->target, *decoded); !s.ok()) {
-    return Reject(ReasonOf(s, MqttRejectReason::kUnknownPath), topic, payload, s.message());
+    Reject(ReasonOf(s, MqttRejectReason::kUnknownPath), topic, payload, s.message());
+    return std::nullopt;
   }
-  // Properties: the twin first (validated as a whole), then their history.
+  // Properties: the twin first (validated as a whole, synced), then their history with the
+  // batch.
   if (!decoded->property_patch.empty()) {
     Result<json::object> patched = graph_.PatchTwin(bindings.twin_id, decoded->property_patch, {});
-    if (!patched.ok()) return Reject(ReasonOfWrite(patched.status()), topic, payload, patched.status().message());
+    if (!patched.ok()) {
+      Reject(ReasonOfWrite(patched.status()), topic, payload, patched.status().message());
+      return std::nullopt;
+    }
     properties_patched_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (!decoded->readings.empty()) {
-    // Durable when it returns OK (see the PUBACK note in docs/mqtt.md).
-    if (Status s = ingestor_.Write(decoded->readings); !s.ok()) {
-      return Reject(ReasonOfWrite(s), topic, payload, s.message());
-    }
-    readings_accepted_.fetch_add(decoded->readings.size(), std::memory_order_relaxed);
-  }
-  messages_accepted_.fetch_add(1, std::memory_order_relaxed);
+  return Prepared{0, std::move(decoded).value()};
 }
 
 void MqttConnector::Reject(MqttRejectReason reason, std::string_view topic, std::string_view payload,
@@ -387,7 +348,7 @@ void MqttConnector::SetConnectionError(std::string error) {
 MqttConnectorStats MqttConnector::stats() const {
   MqttConnectorStats s;
   s.connected = connected_.load();
-  s.subscribed = s.connected && pending_subscriptions_.load() <= 0;
+  s.subscribed = s.connected && subscribed_.load();
   s.connects = connects_.load();
   s.reconnects = s.connects > 0 ? s.connects - 1 : 0;
   s.messages_received = messages_received_.load();

@@ -6,24 +6,25 @@
 //   MqttConnector connector(config, ingestor, graph);
 //   DOPPEL_RETURN_IF_ERROR(connector.Start());              // non-blocking; reconnects itself
 //   ...
-//   connector.Stop();                                       // finish the message in hand, disconnect
+//   connector.Stop();                                       // finish the batch in hand, disconnect
 //
-// Delivery: the connector subscribes with the configured QoS (default 1) in a persistent
-// session (cleanSession false, a stable clientId), so the broker queues messages while Doppel
-// is away. Each message is processed synchronously on libmosquitto's network thread:
-// Ingestor::Write (durable on return) and TwinGraph::PatchTwin (synced) both finish before the
-// next message is read, so a slow store slows intake and the broker queues (backpressure).
-// libmosquitto 2.0.11 queues the QoS 1 PUBACK before it calls on_message, but with its network
-// thread (mosquitto_loop_start, as here) writes it only after on_message returns: a crash while
-// a message is processed leaves it unacknowledged and the broker sends it again. A message that
-// fails (even with a store error) is acknowledged all the same. docs/mqtt.md, "Guarantees".
+// Delivery: the connector is an MQTT 5.0 client of its own (internal/mqtt_client.h) that
+// subscribes with the configured QoS (default 1) in a persistent session (Clean Start false, a
+// Session Expiry Interval, a stable clientId), so the broker queues messages while Doppel is
+// away. Messages are processed in batches on the client's thread — whatever one socket read
+// brought, up to receiveMaximum unacknowledged messages: each message is decoded and checked
+// on its own, property patches are applied (TwinGraph::PatchTwin, synced) per message, then the
+// readings of every accepted message go to history in ONE durable write
+// (Ingestor::WriteEach), and only then do the batch's PUBACKs leave. A crash before that
+// leaves the whole batch unacknowledged and the broker sends it again; a slow store slows
+// intake and the broker queues (backpressure). A message that fails (even with a store error)
+// is acknowledged all the same. docs/mqtt.md, "Guarantees".
 //
 // Bad messages are counted per reason (MqttRejectReason), logged rate-limited with a sample,
 // and never stop the loop.
 #pragma once
 
 #include <array>
-#include <condition_variable>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -34,7 +35,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "base/clock.h"
@@ -43,10 +43,12 @@
 #include "ingest/ingestor.h"
 #include "twin/twin_graph.h"
 
-struct mosquitto;
-struct mosquitto_message;
-
 namespace doppel::connect::mqtt {
+
+namespace internal {
+class MqttClient;
+struct InboundMessage;
+}  // namespace internal
 
 // ---- configuration -------------------------------------------------------------------------
 
@@ -111,13 +113,27 @@ struct MqttConnectorConfig {
   // false (default): a persistent session, the broker queues QoS 1 messages while Doppel is
   // away. true drops them (and the subscriptions) at every disconnect.
   bool clean_session = false;
+  // How long the broker keeps the persistent session (and queues for it) after a disconnect,
+  // in seconds (MQTT 5 Session Expiry Interval). Default 4294967295 = never expires, as an MQTT
+  // 3.1.1 persistent session. Ignored (0) with clean_session.
+  uint32_t session_expiry_seconds = 0xFFFFFFFF;
+  // How many QoS 1 messages the broker may send before our PUBACKs (MQTT 5 Receive Maximum):
+  // the largest batch one durable write covers. Default 1024; 1..65535. Higher is more
+  // throughput per sync and more messages redelivered after a crash.
+  int receive_maximum = 1024;
   int qos = 1;  // subscription QoS, 0 or 1 (0: no queueing, no redelivery)
   int reconnect_min_seconds = 1;   // backoff doubles from min to max between attempts
   int reconnect_max_seconds = 30;
-  // Messages larger than this are refused ("too_large") before decoding. Default 1 MiB.
+  // Messages larger than this are refused ("too_large") before decoding. Default 1 MiB. The
+  // connector announces a Maximum Packet Size of MaxMqttPacketBytes(max_payload_bytes): larger
+  // packets the broker drops without sending them (its log says so).
   std::size_t max_payload_bytes = std::size_t{1} << 20;
   std::vector<TopicMapping> mappings;  // first matching mapping wins; at least one
 };
+
+// Twice the payload limit plus 64 KiB for topic and properties, within MQTT's 256 MiB: a
+// payload somewhat over the limit still arrives and is counted as too_large.
+std::size_t MaxMqttPacketBytes(std::size_t max_payload_bytes);
 
 // Parses one connector object (shape in docs/mqtt.md). Strict: unknown keys, wrong types and
 // out-of-range values are refused (InvalidArgument) with the key's path named, e.g.
@@ -181,13 +197,12 @@ class MqttConnector {
 
   // Validates the config, creates the client and starts its network thread, which connects
   // (and reconnects, with backoff) in the background: an unreachable broker is not an error.
-  // Errors: InvalidArgument (config), Internal (libmosquitto refused the setup, e.g. an
-  // unreadable TLS file), Conflict if already started.
+  // Errors: InvalidArgument (config), Internal (a TLS file that cannot be used, named),
+  // Conflict if already started.
   Status Start();
-  // Graceful and idempotent: the message being processed finishes, then the client disconnects
-  // and its thread ends. Messages the broker has not had a PUBACK for stay queued there
-  // (persistent session) and arrive after the next Start. While the broker is unreachable this
-  // can take up to reconnect_max_seconds (libmosquitto's backoff sleep is not interruptible).
+  // Graceful and idempotent: the batch being processed finishes and is acknowledged, then the
+  // client disconnects and its thread ends. Messages the broker has not had a PUBACK for stay
+  // queued there (persistent session) and arrive after the next Start.
   void Stop();
 
   MqttConnectorStats stats() const;
@@ -200,19 +215,20 @@ class MqttConnector {
   json::object HealthJson() const;
   const MqttConnectorConfig& config() const { return config_; }
 
-  // Processes one message as if it had arrived from the broker (what on_message does). For
-  // tests and replay tools; safe to call concurrently with the network thread.
+  // Processes one message as if it had arrived from the broker (a batch of one). For tests
+  // and replay tools; safe to call concurrently with the network thread.
   void HandleMessage(std::string_view topic, std::string_view payload);
 
  private:
   class Processor;
-  static void OnConnect(struct mosquitto* mosq, void* self, int rc);
-  static void OnDisconnect(struct mosquitto* mosq, void* self, int rc);
-  static void OnMessage(struct mosquitto* mosq, void* self, const struct mosquitto_message* message);
-  static void OnSubscribe(struct mosquitto* mosq, void* self, int mid, int qos_count, const int* granted_qos);
-  // libmosquitto's network thread reconnects by itself only once a first connect attempt got
-  // under way; until then this thread retries (with the configured backoff).
-  void RetryFirstConnect();
+  // One batch from the client: each message checked alone, one durable write for all.
+  void HandleBatch(std::span<const internal::InboundMessage> messages);
+  // Everything up to the history write (size, topic, payload, model, property patch), or
+  // nullopt after counting the rejection.
+  struct Prepared;
+  std::optional<Prepared> Prepare(const internal::InboundMessage& message);
+  void OnConnected(bool session_present);
+  void OnConnectionError(const std::string& error);
   void Reject(MqttRejectReason reason, std::string_view topic, std::string_view payload,
               std::string_view why);
   void SetConnectionError(std::string error);
@@ -224,16 +240,11 @@ class MqttConnector {
   const Clock& clock_;
   std::unique_ptr<Processor> processor_;  // null if the config is invalid
 
-  // Owned by the controlling thread (Start/Stop); the starter thread uses mosq_ until joined.
-  struct mosquitto* mosq_ = nullptr;
-  std::thread starter_;
-  std::mutex start_mu_;
-  std::condition_variable start_cv_;
-  bool stopping_ = false;      // guarded by start_mu_
-  bool loop_started_ = false;  // guarded by start_mu_
+  // Owned by the controlling thread (Start/Stop); its handlers run on the client's thread.
+  std::unique_ptr<internal::MqttClient> client_;
 
   std::atomic<bool> connected_{false};
-  std::atomic<int> pending_subscriptions_{0};  // SUBACKs still awaited since the last connect
+  std::atomic<bool> subscribed_{false};  // every filter granted since the last connect
   std::atomic<uint64_t> connects_{0};
   std::atomic<uint64_t> messages_received_{0};
   std::atomic<uint64_t> messages_accepted_{0};
