@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 FUZZ_DIR     ?= build-fuzz-clang
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect fuzz clean
+.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth fuzz clean
 
 all: build
 
@@ -38,7 +38,7 @@ test-asan: deps
 	ctest --test-dir $(SAN_DIR) --output-on-failure -j2
 
 # Every benchmark in quick mode; each prints a one-line JSON object as its last line.
-bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect
+bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth
 
 # The spine: DTDL parsing, twin patching and restore, queries over 100k twins.
 bench-spine: build
@@ -65,6 +65,10 @@ bench-history: build
 # (FULL=1: 10x the data).
 bench-connect: build
 	FULL="$(FULL)" scripts/bench-connect.sh $(BUILD_DIR)
+
+# Authorisation on the hot path: policy checks alone, and API ingest/query with policies on vs off.
+bench-auth: build
+	scripts/bench-auth.sh $(BUILD_DIR)
 
 # Coverage-guided fuzzing (docs/fuzzing.md): installs clang-14, builds every tests/fuzz target
 # with libFuzzer + ASan + UBSan into FUZZ_DIR and runs each for FUZZ_SECONDS, one at a time.

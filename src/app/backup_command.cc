@@ -2,14 +2,17 @@
 
 #include <filesystem>
 #include <ostream>
+#include <vector>
 
 namespace doppel::app {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The stores of a data directory, as app/serve.cc lays it out.
+// The stores of a data directory, as app/serve.cc lays it out; the optional ones are absent
+// from backups of servers that never had API keys or an audit log.
 constexpr const char* kStores[] = {"graph", "history"};
+constexpr const char* kOptionalStores[] = {"auth", "audit"};
 
 Status Restore(const fs::path& backup, const fs::path& data) {
   std::error_code ec;
@@ -24,10 +27,18 @@ Status Restore(const fs::path& backup, const fs::path& data) {
   }
   fs::create_directories(data, ec);
   if (ec) return Status::Unavailable("cannot create " + data.string() + ": " + ec.message());
-  for (const char* store : kStores) {
+  std::vector<const char*> present(std::begin(kStores), std::end(kStores));
+  for (const char* store : kOptionalStores) {
+    if (!fs::is_directory(backup / store, ec)) continue;
+    if (fs::exists(data / store, ec)) {
+      return Status::AlreadyExists((data / store).string() + " already exists; restore into an empty data directory");
+    }
+    present.push_back(store);
+  }
+  for (const char* store : present) {
     fs::copy(backup / store, data / store, fs::copy_options::recursive, ec);
     if (ec) {
-      for (const char* written : kStores) fs::remove_all(data / written, ec);
+      for (const char* written : present) fs::remove_all(data / written, ec);
       return Status::Unavailable("copying " + (backup / store).string() + " failed: " + ec.message());
     }
   }

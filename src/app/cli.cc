@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/apikey_command.h"
 #include "app/backup_command.h"
 #include "app/devsim_command.h"
 #include "app/load_command.h"
@@ -172,6 +173,7 @@ int RunCli(int argc, char** argv) {
   AddQueryAndLoadCommands(cli);
   AddBackupCommands(cli);
   AddDevsimCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
+  AddApiKeyCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

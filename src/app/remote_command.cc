@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,7 +19,11 @@ int ReportError(const Status& status, const CommandIo& io) {
 }
 
 Result<std::unique_ptr<client::ApiClient>> OpenApi(const std::string& url) {
-  return client::ApiClient::Create(url);
+  DOPPEL_ASSIGN_OR_RETURN(auto api, client::ApiClient::Create(url));
+  // The CLI's credentials come from the environment, never from the command line (where
+  // every user of the machine could read them in the process list).
+  if (const char* token = std::getenv("DOPPEL_TOKEN"); token != nullptr) api->set_token(token);
+  return api;
 }
 
 Result<std::string> ReadFileOrStdin(const std::string& path) {

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/serve_security.h"
 #include "base/clock.h"
 #include "ingest/ingestor.h"
 #include "ingest/live_state.h"
@@ -85,7 +86,21 @@ class HistoryStore {
 
 // POST /backup: <dir>/graph and <dir>/history, each a RocksDB checkpoint taken while serving
 // (docs/operations.md). `dir` must not exist; a failed backup removes what it wrote.
-Status BackupTo(const std::string& dir, store::RocksJournal& graph_store, tsdb::SeriesStore& history) {
+// Copies the small file-based stores (API keys, the audit log) of `data_dir` into `backup`.
+// Each file is replaced atomically (keys) or only appended to (audit), so a plain copy is a
+// consistent version; a torn last audit line is dropped when the copy is opened.
+Status CopyFileStores(const fs::path& data_dir, const fs::path& backup) {
+  for (const char* store : {"auth", "audit"}) {
+    std::error_code ec;
+    if (!fs::is_directory(data_dir / store, ec)) continue;
+    fs::copy(data_dir / store, backup / store, fs::copy_options::recursive, ec);
+    if (ec) return Status::Unavailable("copying " + (data_dir / store).string() + " failed: " + ec.message());
+  }
+  return Status::Ok();
+}
+
+Status BackupTo(const std::string& dir, const std::string& data_dir, store::RocksJournal& graph_store,
+                tsdb::SeriesStore& history) {
   fs::path path(dir);
   std::error_code ec;
   if (fs::exists(path, ec)) return Status::AlreadyExists("backup directory " + dir + " already exists; name a new one");
@@ -96,6 +111,7 @@ Status BackupTo(const std::string& dir, store::RocksJournal& graph_store, tsdb::
   if (!fs::create_directory(path, ec)) return Status::Unavailable("cannot create " + dir + ": " + ec.message());
   Status done = graph_store.Checkpoint((path / "graph").string());
   if (done.ok()) done = history.Checkpoint((path / "history").string());
+  if (done.ok()) done = CopyFileStores(data_dir, path);
   if (!done.ok()) {
     fs::remove_all(path, ec);
     return done;
@@ -233,6 +249,16 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
                graph.twin_count(), graph.Read([](const twin::GraphState& s) { return s.relationship_count(); }),
                restore_ms);
 
+  auto security = ServerSecurity::Open(options, graph, events);
+  if (!security.ok()) {
+    spdlog::error("cannot set up security: {}", security.status().ToString());
+    return 1;
+  }
+  if (Status checked = (*security)->CheckListenAddress(options.listen); !checked.ok()) {
+    spdlog::error("{}", checked.message());
+    return 1;
+  }
+
   auto history = HistoryStore::Open(options);
   if (!history.ok()) {
     spdlog::error("cannot open the history store: {}", history.status().ToString());
@@ -261,9 +287,10 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   services.ingestor = &ingestor;
   services.history = &(*history)->store();
   services.live = &live;
+  (*security)->AddTo(services);
   if (auto* graph_store = dynamic_cast<store::RocksJournal*>(journal->get())) {
-    services.backup = [graph_store, &history](const std::string& dir) {
-      return BackupTo(dir, *graph_store, (*history)->store());
+    services.backup = [graph_store, &history, &options](const std::string& dir) {
+      return BackupTo(dir, options.data_dir, *graph_store, (*history)->store());
     };
   }
   Connectors connectors;
@@ -273,7 +300,8 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   AddConnectorServices(connectors, services);
   server::DigitalTwinsApi api(graph, clock, ApiOptionsOf(options), services);
   server::HttpServerOptions http_options = HttpOptionsOf(options);
-  http_options.websocket = stream::WebSocketEndpointFor(hub);
+  http_options.websocket = stream::WebSocketEndpointFor(
+      hub, [&security](const server::HttpRequest& request) { return (*security)->AuthorizeStream(request); });
   server::HttpServer http(http_options, [&api](const server::HttpRequest& request) { return api.Handle(request); });
   if (Status started = http.Start(); !started.ok()) {
     spdlog::error("cannot start the HTTP server: {}", started.ToString());

@@ -12,10 +12,13 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <cstddef>
 #include <string>
 #include <vector>
 
+#include "auth/jwt.h"
+#include "auth/policy.h"
 #include "base/json.h"
 #include "base/status.h"
 #include "connect/mqtt/mqtt_connector.h"
@@ -47,16 +50,23 @@ struct ServeOptions {
   std::chrono::seconds retention_interval{600};
   // MQTT connectors (docs/mqtt.md), started after the API is listening, stopped first.
   std::vector<connect::mqtt::MqttConnectorConfig> connectors;
+  // Security (docs/security.md): JWT verification and custom roles. API keys live in
+  // <dataDir>/auth/api-keys.json (`doppel apikey`, /auth/apikeys); the audit log in
+  // <dataDir>/audit. With neither keys nor a JWT configuration the server runs in dev mode
+  // (anonymous admin) and refuses to start unless it listens on loopback only.
+  std::optional<auth::JwtConfig> jwt;
+  auth::PolicyConfig policy;
 };
 
 // Reads a JSON config file: {"listen", "dataDir", "maxBodyBytes", "threads", "sync",
-// "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds", "connectors"} — every
+// "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds", "connectors", "auth"} — every
 // key optional,
 // defaults as in ServeOptions. "retention" is a list of rules, e.g.
 //   [{"keep": "400d"}, {"model": "dtmi:com:example:Pump;1", "keep": "30d"},
 //    {"twin": "pump-7", "path": "vibration", "keep": "7d"}]
 // (durations as history's: "90s", "12h", "30d"; docs/operations.md). "connectors" is a list of
-// MQTT connector objects (docs/mqtt.md). A relative
+// MQTT connector objects (docs/mqtt.md); "auth" is {"jwt": {...}, "roles": {...}}
+// (docs/security.md). A relative
 // dataDir is resolved against the config file's directory. Errors (InvalidArgument) name the
 // file and the key: unknown keys, wrong types, and negative or zero sizes are refused rather
 // than ignored, so a typo cannot silently fall back to a default.

@@ -68,6 +68,25 @@ Result<std::string> StringValue(std::string_view key, const json::value& v) {
   return std::string(v.get_string());
 }
 
+// "auth": {"jwt": {...}, "roles": {...}}; each part checked by its own parser.
+Status ApplyAuthConfig(const json::value& value, ServeOptions& options) {
+  if (!value.is_object()) return ConfigError("auth", "must be an object {\"jwt\", \"roles\"}");
+  for (const auto& [key, part] : value.get_object()) {
+    if (key == "jwt") {
+      auto jwt = auth::ParseJwtConfig(part);
+      if (!jwt.ok()) return ConfigError("auth.jwt", jwt.status().message());
+      options.jwt = std::move(jwt).value();
+    } else if (key == "roles") {
+      auto policy = auth::ParsePolicyConfig(json::object{{"roles", part}});
+      if (!policy.ok()) return ConfigError("auth", policy.status().message());
+      options.policy = std::move(policy).value();
+    } else {
+      return ConfigError("auth." + std::string(key), "unknown key (known: jwt, roles)");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ApplyServeConfig(const json::value& config, const std::string& base_dir, ServeOptions& options) {
@@ -103,12 +122,14 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       auto connectors = connect::mqtt::ParseMqttConnectorConfigs(value);
       if (!connectors.ok()) return ConfigError(key, connectors.status().message());
       options.connectors = std::move(connectors).value();
+    } else if (key == "auth") {
+      DOPPEL_RETURN_IF_ERROR(ApplyAuthConfig(value, options));
     } else if (key == "retentionIntervalSeconds") {
       DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
       options.retention_interval = std::chrono::seconds(seconds);
     } else {
       return ConfigError(key, "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
-                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, connectors)");
+                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, connectors, auth)");
     }
   }
   return Status::Ok();

@@ -66,6 +66,15 @@ class [[nodiscard]] Status {
   static Status MethodNotAllowed(std::string message) {
     return {StatusCode::kMethodNotAllowed, "", std::move(message)};
   }
+  static Status Unauthenticated(std::string message, std::string error_code = "") {
+    return {StatusCode::kUnauthenticated, std::move(error_code), std::move(message)};
+  }
+  static Status PermissionDenied(std::string message, std::string error_code = "") {
+    return {StatusCode::kPermissionDenied, std::move(error_code), std::move(message)};
+  }
+  static Status ResourceExhausted(std::string message, std::string error_code = "") {
+    return {StatusCode::kResourceExhausted, std::move(error_code), std::move(message)};
+  }
   static Status Unavailable(std::string message) {
     return {StatusCode::kUnavailable, "", std::move(message)};
   }

@@ -83,8 +83,10 @@ Result<json::value> ApiClient::Call(std::string_view method, std::string_view pa
 
 Result<json::value> ApiClient::CallRaw(std::string_view method, std::string_view path,
                                        std::string_view body, const HttpHeaders& headers) {
+  HttpHeaders with_token = headers;
+  if (!token_.empty()) with_token.emplace_back("Authorization", "Bearer " + token_);
   DOPPEL_ASSIGN_OR_RETURN(HttpResponse response,
-                          http_->Send(method, WithApiVersion(path), body, headers));
+                          http_->Send(method, WithApiVersion(path), body, with_token));
   if (response.status < 200 || response.status >= 300) return StatusFromResponse(response);
   if (response.body.empty()) return json::value(nullptr);
   auto parsed = ParseJson(response.body);

@@ -48,6 +48,9 @@ class ApiClient {
   // receives the number of pages fetched.
   Result<json::array> Query(std::string_view query, int* pages = nullptr);
 
+  // Sends `Authorization: Bearer <token>` with every call from now on ("" = none).
+  void set_token(std::string token) { token_ = std::move(token); }
+
   HttpClient& http() { return *http_; }
   std::string base_url() const { return http_->base_url().ToString(); }
 
@@ -56,6 +59,7 @@ class ApiClient {
   std::string WithApiVersion(std::string_view path) const;
 
   std::unique_ptr<HttpClient> http_;
+  std::string token_;
 };
 
 }  // namespace doppel::client

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -60,6 +61,7 @@ class Selector {
       DOPPEL_RETURN_IF_ERROR(CollectTwins(twins));
       if (!request_.model.empty()) DOPPEL_RETURN_IF_ERROR(CollectModel(twins));
       if (!request_.query.empty()) DOPPEL_RETURN_IF_ERROR(CollectQuery(twins));
+      if (request_.visible) LoadGraphModels(twins);  // one graph read for all, not one each
       for (const std::string& twin : twins) AddTwin(twin);
     }
     return std::move(selection_);
@@ -67,10 +69,13 @@ class Selector {
 
  private:
   Status AddExplicit(const SeriesKey& key) {
-    Result<tsdb::SeriesId> id = store_.Find(key.twin, key.path);
-    if (!id.ok())
+    auto not_found = [&] {
       return Status::NotFound(fmt::format("no series {} in history", Quoted(key.twin, key.path)));
+    };
+    Result<tsdb::SeriesId> id = store_.Find(key.twin, key.path);
+    if (!id.ok()) return not_found();
     DOPPEL_ASSIGN_OR_RETURN(tsdb::SeriesInfo info, store_.Info(*id));
+    if (!Visible(info)) return not_found();  // indistinguishable from a missing one
     selection_[{key.twin, key.path}] = Selected{std::move(info), true};
     return Status::Ok();
   }
@@ -90,11 +95,52 @@ class Selector {
     return &by_path;
   }
 
+  // ---- visibility (HistoryRequest::visible) ----
+
+  // The twin's current model in the graph, or nullopt if it is not in the graph (cached).
+  const std::optional<std::string>& GraphModel(const std::string& twin) {
+    if (auto it = graph_models_.find(twin); it != graph_models_.end()) return it->second;
+    LoadGraphModels({twin});
+    return graph_models_.at(twin);
+  }
+
+  // GraphModel for many twins under one graph read.
+  void LoadGraphModels(const std::set<std::string>& twins) {
+    graph_.Read([&](const twin::GraphState& s) {
+      for (const std::string& twin : twins) {
+        if (graph_models_.contains(twin)) continue;
+        const twin::Twin* t = s.FindTwin(twin);
+        graph_models_[twin] = t != nullptr ? std::optional(t->model_id) : std::nullopt;
+      }
+      return 0;
+    });
+  }
+
+  bool Visible(const tsdb::SeriesInfo& info) {
+    if (!request_.visible) return true;
+    const std::optional<std::string>& model = GraphModel(info.spec.twin_id);
+    return request_.visible(info.spec.twin_id, model ? *model : info.spec.model_id);
+  }
+
+  // Whether the caller may know of `twin` at all: in the graph and visible, or known only to
+  // history with at least one visible series.
+  bool TwinVisible(const std::string& twin) {
+    if (!request_.visible) return true;
+    if (const std::optional<std::string>& model = GraphModel(twin)) {
+      return request_.visible(twin, *model);
+    }
+    const auto* by_path = SeriesOf(twin);
+    return by_path != nullptr && std::any_of(by_path->begin(), by_path->end(), [&](const auto& e) {
+             return Visible(e.second);
+           });
+  }
+
   Status CollectTwins(std::set<std::string>& twins) {
     for (const std::string& id : request_.twins) {
       const bool in_graph =
           graph_.Read([&](const twin::GraphState& s) { return s.FindTwin(id) != nullptr; });
-      if (!in_graph && SeriesOf(id) == nullptr) {
+      // An invisible twin gets the very answer a nonexistent one gets.
+      if ((!in_graph && SeriesOf(id) == nullptr) || !TwinVisible(id)) {
         return Status::NotFound(
             fmt::format("twin '{}' not found (neither in the graph nor in history)", id));
       }
@@ -105,7 +151,7 @@ class Selector {
 
   // Twins of the model or of a model extending it, plus twins whose series recorded one of
   // those models (history outlives a twin's change of model or deletion).
-  Status CollectModel(std::set<std::string>& twins) const {
+  Status CollectModel(std::set<std::string>& twins) {
     std::set<std::string> models = graph_.Read([&](const twin::GraphState& s) {
       std::set<std::string> out;
       for (const auto& [id, entry] : s.models().entries()) {
@@ -117,14 +163,25 @@ class Selector {
       return out;
     });
     models.insert(request_.model);
-    bool recorded = false;
+    std::vector<const tsdb::SeriesInfo*> recorded_series;
     for (const auto& [twin, by_path] : catalog_) {
       for (const auto& [path, info] : by_path) {
         if (models.count(info.spec.model_id) == 0) continue;
         twins.insert(twin);
-        recorded = true;
+        recorded_series.push_back(&info);
       }
     }
+    // History only the caller cannot see does not make an unknown model known.
+    if (request_.visible) {
+      std::set<std::string> recorded_twins;
+      for (const tsdb::SeriesInfo* info : recorded_series) {
+        recorded_twins.insert(info->spec.twin_id);
+      }
+      LoadGraphModels(recorded_twins);
+    }
+    const bool recorded =
+        std::any_of(recorded_series.begin(), recorded_series.end(),
+                    [&](const tsdb::SeriesInfo* info) { return Visible(*info); });
     if (models.size() == 1 && !recorded && !graph_.Read([&](const twin::GraphState& s) {
           return s.models().Find(request_.model) != nullptr;
         })) {
@@ -136,6 +193,7 @@ class Selector {
   Status CollectQuery(std::set<std::string>& twins) const {
     query::QueryOptions options;
     options.page_size = 10'000;
+    options.visible = request_.visible;
     std::string text = request_.query;
     while (true) {
       DOPPEL_ASSIGN_OR_RETURN(query::QueryPage page, query::Execute(graph_, text, options));
@@ -177,6 +235,7 @@ class Selector {
     for (const auto& [path, info] : *by_path) {
       const bool listed = std::find(paths.begin(), paths.end(), path) != paths.end();
       if (!paths.empty() && !listed) continue;
+      if (!Visible(info)) continue;
       Selected& s = selection_[{twin, path}];
       s.named = s.named || listed;
       s.info = info;
@@ -189,6 +248,8 @@ class Selector {
   Catalog catalog_;
   bool full_catalog_ = false;  // catalog_ holds every series (else only twins looked up)
   Selection selection_;
+  // Twin → its model in the graph (nullopt: not in the graph); filled only when filtering.
+  std::map<std::string, std::optional<std::string>, std::less<>> graph_models_;
 };
 
 // ---- validation and limits ----
@@ -317,14 +378,19 @@ json::value PropertyOf(const twin::GraphState& s, std::string_view twin, std::st
   return *v;
 }
 
-// The source twins of incoming relationships named `name`, sorted; [null] if none.
+// The visible source twins of incoming relationships named `name`, sorted; [null] if none.
 std::vector<json::value> ParentsOf(const twin::GraphState& s, const std::string& twin,
-                                   std::string_view name) {
+                                   std::string_view name, const twin::TwinFilter& visible) {
+  auto parent_visible = [&](const std::string& id) {
+    if (!visible) return true;
+    const twin::Twin* parent = s.FindTwin(id);
+    return parent != nullptr && visible(id, parent->model_id);
+  };
   std::set<std::string> parents;
   if (const auto* incoming = s.Incoming(twin)) {
     for (const auto& [source, rel_id] : *incoming) {
       const twin::Relationship* rel = s.FindRelationship(source, rel_id);
-      if (rel != nullptr && rel->name == name) parents.insert(source);
+      if (rel != nullptr && rel->name == name && parent_visible(source)) parents.insert(source);
     }
   }
   if (parents.empty()) return {json::value(nullptr)};
@@ -333,7 +399,7 @@ std::vector<json::value> ParentsOf(const twin::GraphState& s, const std::string&
 
 std::vector<PropertyGroup> BuildGroups(const twin::TwinGraph& graph,
                                        const std::vector<tsdb::SeriesInfo>& series,
-                                       const GroupBy& by) {
+                                       const GroupBy& by, const twin::TwinFilter& visible) {
   // Ordered by value (as JSON text; the null group last), then path.
   std::map<std::tuple<bool, std::string, std::string>, PropertyGroup> groups;
   graph.Read([&](const twin::GraphState& s) {
@@ -341,7 +407,7 @@ std::vector<PropertyGroup> BuildGroups(const twin::TwinGraph& graph,
       std::vector<json::value> values =
           by.kind == GroupBy::Kind::kProperty
               ? std::vector<json::value>{PropertyOf(s, info.spec.twin_id, by.name)}
-              : ParentsOf(s, info.spec.twin_id, by.name);
+              : ParentsOf(s, info.spec.twin_id, by.name, visible);
       for (json::value& value : values) {
         PropertyGroup& g = groups[{value.is_null(), ToJson(value), info.spec.path}];
         if (g.members.empty())
@@ -382,7 +448,7 @@ Status FinishSelection(const twin::TwinGraph& graph, Selection selection, Histor
     plan.series.push_back(std::move(s.info));
   }
   DOPPEL_RETURN_IF_ERROR(CheckSeriesLimit(r, plan.limits, plan.series.size()));
-  if (r.group_by.merges()) plan.groups = BuildGroups(graph, plan.series, r.group_by);
+  if (r.group_by.merges()) plan.groups = BuildGroups(graph, plan.series, r.group_by, r.visible);
   return Status::Ok();
 }
 

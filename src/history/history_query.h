@@ -45,7 +45,8 @@
 //
 // Errors: InvalidArgument (no selector, bad range, step <= 0, non-numeric series named in an
 // aggregate, a graph query that projects no twins — and the query's own syntax errors),
-// NotFound (an explicit twin, series or model that does not exist), PayloadTooLarge (limits
+// NotFound (an explicit twin, series or model that does not exist — or, to the caller, only
+// exists invisibly: see HistoryRequest::visible), PayloadTooLarge (limits
 // below; the message says which limit and what to change), errors of the store (Internal).
 //
 // Thread-safety: free functions; the graph and store are thread-safe. A plan holds copies, not
@@ -66,6 +67,7 @@
 #include "tsdb/query.h"
 #include "tsdb/series_store.h"
 #include "twin/twin_graph.h"
+#include "twin/visibility.h"
 
 namespace doppel::history {
 
@@ -143,6 +145,18 @@ struct HistoryRequest {
   TimeNs step = 0;                        // aggregate: > 0; otherwise 0
   std::vector<Aggregation> aggregations;  // aggregate: empty means {kAvg}; otherwise empty
   GroupBy group_by;
+
+  // Not part of the wire form (ParseHistoryRequest leaves it null): the twins the caller may
+  // see, set by the server from the caller's policy (twin/visibility.h). Null (the default)
+  // sees everything. A series is visible when the filter admits (its twin, the twin's model):
+  // the model is the twin's current one in the graph, or, for a twin no longer in the graph,
+  // the model recorded with the series. Every selector yields only visible series; an invisible
+  // twin or series named explicitly fails exactly as a nonexistent one does (NotFound, same
+  // message), a model whose only history is invisible is NotFound as an unknown one, the graph
+  // query runs with this filter (query::QueryOptions::visible), and groupBy relationship
+  // ignores invisible parent twins (their children fall in the null group unless another,
+  // visible parent holds them).
+  twin::TwinFilter visible;
 };
 
 // One selected series and what was computed for it (only the member of the request's mode).

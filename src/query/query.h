@@ -53,6 +53,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "twin/twin_graph.h"
+#include "twin/visibility.h"
 
 namespace doppel::query {
 
@@ -71,6 +72,17 @@ struct QueryOptions {
   // Counts FROM candidates (twins, or relationships for FROM RELATIONSHIPS) and JOINed twins
   // examined for this page.
   std::size_t max_scanned = 2'000'000;
+  // The twins the caller may see (twin/visibility.h); null (the default) sees every twin.
+  // An invisible twin is as if it did not exist: it is never a FROM candidate (so neither
+  // WHERE, TOP nor COUNT() sees it), a JOIN whose related twin is invisible yields no row (so
+  // nothing is JOINed through it either), and FROM RELATIONSHIPS shows a relationship only
+  // when both its source and its target are visible. Filtering is applied to every candidate,
+  // whatever index chose it. max_scanned counts exactly as without a filter (invisible
+  // candidates are examined too), so whether a query is too large does not depend on who asks.
+  // A continuation token must be used with the same filter (it names only rows the caller saw;
+  // under a different filter the next page simply skips what is now invisible). Called under
+  // the graph's shared lock.
+  twin::TwinFilter visible;
 };
 
 struct QueryPage {

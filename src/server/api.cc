@@ -10,6 +10,7 @@
 
 #include "ingest/ingestor.h"
 #include "tsdb/series_store.h"
+#include "server/internal/access.h"
 #include "server/internal/api_common.h"
 #include "server/internal/handlers.h"
 
@@ -19,56 +20,94 @@ namespace {
 using internal::ApiContext;
 using internal::Handler;
 
+// Who may call a route (docs/security.md, "Routes and actions").
+enum class Scope : uint8_t {
+  kPublic,         // no token needed (health probes, the API description)
+  kAuthenticated,  // any valid token (whoami; model reads: a schema is not data)
+  kServer,         // a server-wide action: needs an unscoped grant of `action`
+  kTwin,           // `action` on the twin named by the {id} path parameter
+  kFiltered,       // `action` over many twins: the handler shows/writes only permitted ones
+};
+
 struct RouteSpec {
   const char* method;
   const char* pattern;
   Handler handler;
   bool adt;  // part of the ADT contract: api-version is checked
+  auth::Action action;
+  Scope scope;
+  const char* audit;  // the audit log's action for a change ("twin.create"); nullptr = not a change
 };
 
 Result<HttpResponse> Healthz(ApiContext& ctx, const HttpRequest&, const RouteMatch&);
 Result<HttpResponse> Metrics(ApiContext& ctx, const HttpRequest&, const RouteMatch&);
 Result<HttpResponse> OpenApi(ApiContext& ctx, const HttpRequest&, const RouteMatch&);
 
-// The one route table. Every entry is documented in openapi.json (a test holds them equal).
+using auth::Action;
+constexpr Action kRead = Action::kRead;
+constexpr Action kWrite = Action::kWriteProperties;
+constexpr Action kIngest = Action::kIngest;
+constexpr Action kModels = Action::kManageModels;
+constexpr Action kAdmin = Action::kAdmin;
+
+// The one route table. Every entry is documented in openapi.json (a test holds them equal,
+// and another calls each one without a token, with bad and expired ones, and without rights).
 constexpr RouteSpec kRoutes[] = {
-    {"POST", "/models", internal::AddModels, true},
-    {"GET", "/models", internal::ListModels, true},
-    {"GET", "/models/{id}", internal::GetModel, true},
-    {"PATCH", "/models/{id}", internal::PatchModel, true},
-    {"DELETE", "/models/{id}", internal::DeleteModel, true},
-    {"PUT", "/digitaltwins/{id}", internal::PutTwin, true},
-    {"GET", "/digitaltwins/{id}", internal::GetTwin, true},
-    {"PATCH", "/digitaltwins/{id}", internal::PatchTwin, true},
-    {"DELETE", "/digitaltwins/{id}", internal::DeleteTwin, true},
-    {"GET", "/digitaltwins/{id}/components/{componentPath}", internal::GetComponent, true},
-    {"PATCH", "/digitaltwins/{id}/components/{componentPath}", internal::PatchComponent, true},
-    {"PUT", "/digitaltwins/{id}/relationships/{relationshipId}", internal::PutRelationship, true},
-    {"GET", "/digitaltwins/{id}/relationships/{relationshipId}", internal::GetRelationship, true},
-    {"PATCH", "/digitaltwins/{id}/relationships/{relationshipId}", internal::PatchRelationship, true},
-    {"DELETE", "/digitaltwins/{id}/relationships/{relationshipId}", internal::DeleteRelationship, true},
-    {"GET", "/digitaltwins/{id}/relationships", internal::ListRelationships, true},
-    {"GET", "/digitaltwins/{id}/incomingrelationships", internal::ListIncomingRelationships, true},
-    {"POST", "/query", internal::Query, true},
-    {"GET", "/timeseries", internal::ListTimeSeries, false},
-    {"POST", "/timeseries/query", internal::QueryTimeSeries, false},
-    {"GET", "/timeseries/query", internal::QueryTimeSeriesGet, false},
-    {"POST", "/digitaltwins/{id}/telemetry", internal::SendTelemetry, true},
-    {"GET", "/digitaltwins/{id}/telemetry", internal::GetLiveTelemetry, true},
-    {"POST", "/digitaltwins/{id}/components/{componentPath}/telemetry", internal::SendComponentTelemetry, true},
-    {"POST", "/write", internal::WriteLineProtocolV1, false},
-    {"POST", "/api/v2/write", internal::WriteLineProtocolV2, false},
-    {"GET", "/connectors", internal::ListConnectors, false},
-    {"GET", "/connectors/{name}", internal::GetConnector, false},
-    {"POST", "/backup", internal::Backup, false},
-    {"GET", "/healthz", Healthz, false},
-    {"GET", "/metrics", Metrics, false},
-    {"GET", "/openapi.json", OpenApi, false},
+    {"POST", "/models", internal::AddModels, true, kModels, Scope::kServer, "model.create"},
+    {"GET", "/models", internal::ListModels, true, kRead, Scope::kAuthenticated, nullptr},
+    {"GET", "/models/{id}", internal::GetModel, true, kRead, Scope::kAuthenticated, nullptr},
+    {"PATCH", "/models/{id}", internal::PatchModel, true, kModels, Scope::kServer, "model.update"},
+    {"DELETE", "/models/{id}", internal::DeleteModel, true, kModels, Scope::kServer, "model.delete"},
+    {"PUT", "/digitaltwins/{id}", internal::PutTwin, true, kWrite, Scope::kTwin, "twin.put"},
+    {"GET", "/digitaltwins/{id}", internal::GetTwin, true, kRead, Scope::kTwin, nullptr},
+    {"PATCH", "/digitaltwins/{id}", internal::PatchTwin, true, kWrite, Scope::kTwin, "twin.patch"},
+    {"DELETE", "/digitaltwins/{id}", internal::DeleteTwin, true, kWrite, Scope::kTwin, "twin.delete"},
+    {"GET", "/digitaltwins/{id}/components/{componentPath}", internal::GetComponent, true, kRead, Scope::kTwin,
+     nullptr},
+    {"PATCH", "/digitaltwins/{id}/components/{componentPath}", internal::PatchComponent, true, kWrite,
+     Scope::kTwin, "twin.patch_component"},
+    {"PUT", "/digitaltwins/{id}/relationships/{relationshipId}", internal::PutRelationship, true, kWrite,
+     Scope::kTwin, "relationship.put"},
+    {"GET", "/digitaltwins/{id}/relationships/{relationshipId}", internal::GetRelationship, true, kRead,
+     Scope::kTwin, nullptr},
+    {"PATCH", "/digitaltwins/{id}/relationships/{relationshipId}", internal::PatchRelationship, true, kWrite,
+     Scope::kTwin, "relationship.patch"},
+    {"DELETE", "/digitaltwins/{id}/relationships/{relationshipId}", internal::DeleteRelationship, true, kWrite,
+     Scope::kTwin, "relationship.delete"},
+    {"GET", "/digitaltwins/{id}/relationships", internal::ListRelationships, true, kRead, Scope::kTwin, nullptr},
+    {"GET", "/digitaltwins/{id}/incomingrelationships", internal::ListIncomingRelationships, true, kRead,
+     Scope::kTwin, nullptr},
+    {"POST", "/query", internal::Query, true, kRead, Scope::kFiltered, nullptr},
+    {"GET", "/timeseries", internal::ListTimeSeries, false, kRead, Scope::kFiltered, nullptr},
+    {"POST", "/timeseries/query", internal::QueryTimeSeries, false, kRead, Scope::kFiltered, nullptr},
+    {"GET", "/timeseries/query", internal::QueryTimeSeriesGet, false, kRead, Scope::kFiltered, nullptr},
+    {"POST", "/digitaltwins/{id}/telemetry", internal::SendTelemetry, true, kIngest, Scope::kTwin, nullptr},
+    {"GET", "/digitaltwins/{id}/telemetry", internal::GetLiveTelemetry, true, kRead, Scope::kTwin, nullptr},
+    {"POST", "/digitaltwins/{id}/components/{componentPath}/telemetry", internal::SendComponentTelemetry, true,
+     kIngest, Scope::kTwin, nullptr},
+    {"POST", "/write", internal::WriteLineProtocolV1, false, kIngest, Scope::kFiltered, nullptr},
+    {"POST", "/api/v2/write", internal::WriteLineProtocolV2, false, kIngest, Scope::kFiltered, nullptr},
+    {"GET", "/connectors", internal::ListConnectors, false, kRead, Scope::kServer, nullptr},
+    {"GET", "/connectors/{name}", internal::GetConnector, false, kRead, Scope::kServer, nullptr},
+    {"POST", "/backup", internal::Backup, false, kAdmin, Scope::kServer, "server.backup"},
+    {"GET", "/auth/whoami", internal::WhoAmI, false, kRead, Scope::kAuthenticated, nullptr},
+    {"GET", "/auth/apikeys", internal::ListApiKeys, false, kAdmin, Scope::kServer, nullptr},
+    {"POST", "/auth/apikeys", internal::CreateApiKey, false, kAdmin, Scope::kServer, "apikey.create"},
+    {"GET", "/auth/apikeys/{keyId}", internal::GetApiKey, false, kAdmin, Scope::kServer, nullptr},
+    {"DELETE", "/auth/apikeys/{keyId}", internal::RevokeApiKey, false, kAdmin, Scope::kServer, "apikey.revoke"},
+    {"GET", "/audit", internal::QueryAudit, false, kAdmin, Scope::kServer, nullptr},
+    {"GET", "/audit/verify", internal::VerifyAudit, false, kAdmin, Scope::kServer, nullptr},
+    {"GET", "/healthz", Healthz, false, kRead, Scope::kPublic, nullptr},
+    {"GET", "/metrics", Metrics, false, kRead, Scope::kServer, nullptr},
+    {"GET", "/openapi.json", OpenApi, false, kRead, Scope::kPublic, nullptr},
 };
 
-bool IsAdtRoute(std::string_view pattern) {
-  return std::any_of(std::begin(kRoutes), std::end(kRoutes),
-                     [&](const RouteSpec& r) { return r.pattern == pattern && r.adt; });
+const RouteSpec& SpecOf(const Route& route) {
+  for (const RouteSpec& spec : kRoutes) {
+    if (spec.pattern == route.pattern && spec.method == route.method) return spec;
+  }
+  DOPPEL_CHECK(false);
+  return kRoutes[0];
 }
 
 Status CheckApiVersion(const QueryParams& query) {
@@ -134,10 +173,19 @@ void RenderHistoryMetrics(const tsdb::SeriesStore& store, std::size_t max_series
          "# TYPE doppel_history_series_bytes gauge\n" + bytes;
 }
 
-Result<HttpResponse> Healthz(ApiContext& ctx, const HttpRequest&, const RouteMatch&) {
+Result<HttpResponse> Healthz(ApiContext& ctx, const HttpRequest&, const RouteMatch& match) {
   json::object body;
   body["status"] = "ok";
   body["version"] = "0.1.0";
+  const bool dev = internal::DevMode(ctx);
+  body["auth"] = dev ? json::object{{"mode", "dev"},
+                                    {"warning", "authentication is off (loopback only, no credentials "
+                                                "configured): every caller is an administrator"}}
+                     : json::object{{"mode", "enforced"}};
+  // Probes need no token; the inventory below is for callers who may read it.
+  if (!dev && !(match.auth.authenticated && internal::Authorize(ctx, match.auth, auth::Action::kRead, {}).ok())) {
+    return HttpResponse::Json(200, body);
+  }
   body["uptimeSeconds"] = Seconds(ctx.clock.Now() - ctx.started);
   body["models"] = ctx.graph.model_count();
   body["twins"] = ctx.graph.twin_count();
@@ -206,20 +254,42 @@ DigitalTwinsApi::~DigitalTwinsApi() = default;
 const Router& DigitalTwinsApi::router() const { return state_->router; }
 const HttpMetrics& DigitalTwinsApi::metrics() const { return state_->ctx.metrics; }
 
-Result<HttpResponse> DigitalTwinsApi::Dispatch(const HttpRequest& request, std::string_view& route) {
-  DOPPEL_ASSIGN_OR_RETURN(RouteMatch match, state_->router.Match(request.method, request.RawPath()));
-  route = match.route->pattern;
+Result<HttpResponse> DigitalTwinsApi::Dispatch(const HttpRequest& request, RouteMatch& match) {
+  DOPPEL_ASSIGN_OR_RETURN(match, state_->router.Match(request.method, request.RawPath()));
+  const RouteSpec& spec = SpecOf(*match.route);
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryParams::Parse(request.RawQuery()));
-  if (IsAdtRoute(route)) DOPPEL_RETURN_IF_ERROR(CheckApiVersion(query));
+  ApiContext& ctx = state_->ctx;
+  if (spec.scope == Scope::kPublic) {
+    // A token is optional here; a valid one shows more (/healthz details).
+    if (auto caller = internal::Authenticate(ctx, request, query); caller.ok()) match.auth = std::move(*caller);
+  } else {
+    DOPPEL_ASSIGN_OR_RETURN(match.auth, internal::Authenticate(ctx, request, query));
+    switch (spec.scope) {
+      case Scope::kServer:
+        DOPPEL_RETURN_IF_ERROR(internal::Authorize(ctx, match.auth, spec.action, {}));
+        break;
+      case Scope::kTwin:
+        DOPPEL_RETURN_IF_ERROR(internal::Authorize(ctx, match.auth, spec.action, {.twin_id = match.params.Get("id")}));
+        if (spec.action == auth::Action::kRead) internal::PrepareFilter(ctx, match.auth);  // its relationships' ends
+        break;
+      case Scope::kFiltered:
+        internal::PrepareFilter(ctx, match.auth);
+        break;
+      case Scope::kPublic:
+      case Scope::kAuthenticated:
+        break;
+    }
+  }
+  if (spec.adt) DOPPEL_RETURN_IF_ERROR(CheckApiVersion(query));
   return match.route->handler(request, match);
 }
 
 HttpResponse DigitalTwinsApi::Handle(const HttpRequest& request) {
   auto start = std::chrono::steady_clock::now();
-  std::string_view route = "unmatched";
+  RouteMatch match;
   HttpResponse response;
   try {
-    Result<HttpResponse> result = Dispatch(request, route);
+    Result<HttpResponse> result = Dispatch(request, match);
     if (result.ok()) {
       response = std::move(result).value();
     } else {
@@ -228,6 +298,8 @@ HttpResponse DigitalTwinsApi::Handle(const HttpRequest& request) {
         std::string allow;
         for (const auto& m : state_->router.AllowedMethods(request.RawPath())) allow += (allow.empty() ? "" : ", ") + m;
         response.SetHeader("Allow", allow);
+      } else if (result.status().code() == StatusCode::kUnauthenticated) {
+        response.SetHeader("WWW-Authenticate", "Bearer realm=\"doppel\"");
       }
     }
   } catch (const std::exception& e) {
@@ -237,6 +309,9 @@ HttpResponse DigitalTwinsApi::Handle(const HttpRequest& request) {
   if (response.status >= 500) {
     spdlog::warn("{} {} → {}: {}", request.method, request.target, response.status, response.body);
   }
+  std::string_view route = match.route != nullptr ? std::string_view(match.route->pattern) : "unmatched";
+  const char* audit_action = match.route != nullptr ? SpecOf(*match.route).audit : nullptr;
+  internal::AuditRequest(state_->ctx, request, match, audit_action, response);
   double seconds = Seconds(std::chrono::steady_clock::now() - start);
   state_->ctx.metrics.Record(MethodLabel(request.method), route, response.status, seconds);
   spdlog::debug("{} {} → {} in {:.3f} ms", request.method, request.target, response.status, seconds * 1e3);

@@ -43,6 +43,14 @@ class LiveState;
 namespace doppel::tsdb {
 class SeriesStore;
 }
+namespace doppel::auth {
+class ApiKeyStore;
+class Authenticator;
+class Authorizer;
+}
+namespace doppel::audit {
+class AuditLog;
+}
 
 namespace doppel::server {
 
@@ -83,6 +91,16 @@ struct ApiServices {
   std::function<json::array()> connectors;
   // More metric families for /metrics (connectors, streams): each appends Prometheus text.
   std::vector<std::function<void(std::string& out)>> metrics;
+
+  // Security (docs/security.md). Dev mode — every request is the anonymous admin — while the
+  // authenticator is null or has no credentials configured (the server refuses to start that
+  // way on a non-loopback address; app/serve.cc). Otherwise every route but /healthz and
+  // /openapi.json needs a bearer token, and the authorizer decides (null = any authenticated
+  // caller may do anything; tests only).
+  const auth::Authenticator* authenticator = nullptr;
+  const auth::Authorizer* authorizer = nullptr;
+  auth::ApiKeyStore* api_keys = nullptr;  // /auth/apikeys; null = 503
+  audit::AuditLog* audit = nullptr;       // records changes and denials; /audit; null = off
 };
 
 class DigitalTwinsApi {
@@ -99,8 +117,8 @@ class DigitalTwinsApi {
   const HttpMetrics& metrics() const;
 
  private:
-  // Routes and runs the handler; sets `route` to the matched pattern.
-  Result<HttpResponse> Dispatch(const HttpRequest& request, std::string_view& route);
+  // Routes, authenticates, authorises and runs the handler; fills `match` (route, caller).
+  Result<HttpResponse> Dispatch(const HttpRequest& request, RouteMatch& match);
 
   struct State;
   std::unique_ptr<State> state_;

@@ -20,6 +20,11 @@ struct HttpRequest {
   // Header names are stored lower-cased; values as received. A repeated header appears twice.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The peer, "ip:port" ("[v6]:port"), filled by the transport; "" when unknown (tests).
+  std::string remote_address = {};
+  // Mutual TLS: the subject of the client certificate the handshake verified, RFC 2253
+  // ("CN=alice,O=Plant 7"); "" on plain HTTP or when no client certificate was requested.
+  std::string tls_client_subject = {};
 
   // The first value of header `name` (case-insensitive), or "" if absent.
   std::string_view Header(std::string_view name) const;

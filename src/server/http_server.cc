@@ -13,22 +13,33 @@
 // connection's strand. The write loop sleeps when Take gives nothing and is woken through a
 // WakeRelay, which the handler may call from any thread (publishers) at any time, even after
 // the connection is gone.
+//
+// TLS: Session and WsSession are templates over the byte stream — beast::tcp_stream for plain
+// HTTP, beast::ssl_stream<beast::tcp_stream> for HTTPS — so both listeners run the same
+// protocol code; a TLS session only adds the handshake before its first read. Deadlines are
+// always set on the lowest layer (the TCP stream), which bounds TLS records too.
 #include "server/http_server.h"
 
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <charconv>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
+
+#include "server/internal/tls_context.h"
 
 namespace doppel::server {
 namespace {
@@ -41,6 +52,10 @@ using tcp = asio::ip::tcp;
 
 using BeastRequest = http::request<http::string_body>;
 using BeastResponse = http::response<http::string_body>;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
 // After answering an error we close the connection; closing with unread request bytes in the
 // kernel makes TCP send RST, which can destroy our response before the client reads it. So we
@@ -50,11 +65,31 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 // How long a WebSocket close handshake may take before the socket is simply closed.
 constexpr auto kCloseHandshakeTime = std::chrono::seconds(2);
 
-HttpRequest ToPlain(BeastRequest&& req) {
+// Who is on the other end of a connection, as the handler sees it (HttpRequest's fields).
+struct Peer {
+  std::string address;      // "ip:port"
+  std::string tls_subject;  // the verified client certificate's subject, mutual TLS only
+};
+
+std::string FormatEndpoint(const tcp::endpoint& endpoint) {
+  const auto& address = endpoint.address();
+  std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+// The request without its body (the WebSocket upgrade has none worth keeping).
+HttpRequest HeadToPlain(const BeastRequest& req, const Peer& peer) {
   HttpRequest out;
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
   for (const auto& field : req) out.AddHeader(field.name_string(), std::string(field.value()));
+  out.remote_address = peer.address;
+  out.tls_client_subject = peer.tls_subject;
+  return out;
+}
+
+HttpRequest ToPlain(BeastRequest&& req, const Peer& peer) {
+  HttpRequest out = HeadToPlain(req, peer);
   out.body = std::move(req.body());
   return out;
 }
@@ -122,8 +157,6 @@ class Connection {
   virtual asio::any_io_executor executor() = 0;
 };
 
-class Session;
-
 // The server proper; HttpServer::Impl is this under the name the header declares.
 class ServerCore {
  public:
@@ -141,9 +174,13 @@ class ServerCore {
   bool stopping() const { return stopping_.load(); }
   const HttpServerOptions& options() const { return options_; }
   HttpResponse Handle(const HttpRequest& request) const;
+  void CountHandshakeFailure() { tls_handshake_failures_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t tls_handshake_failures() const { return tls_handshake_failures_.load(std::memory_order_relaxed); }
 
  private:
   void Accept();
+  Status SetUpTls();
+  void StartSession(tcp::socket socket);
 
   const HttpServerOptions options_;
   const HttpHandler handler_;
@@ -156,23 +193,36 @@ class ServerCore {
   bool stopped_ = false;
   uint16_t port_ = 0;
   std::string address_;
+  std::atomic<uint64_t> tls_handshake_failures_{0};
 
+  // Set by Start when options_.tls is; outlives the io_context and so every session using it.
+  std::optional<asio::ssl::context> tls_context_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
 };
 
-class Session : public Connection, public std::enable_shared_from_this<Session> {
+// One HTTP connection over `Stream` (PlainStream or TlsStream).
+template <class Stream>
+class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, ServerCore& server)
-      : stream_(std::move(socket)), server_(server), executor_(stream_.get_executor()) {}
+  // `stream_args` construct the stream: the accepted socket, then the TLS context for TLS.
+  template <class... StreamArgs>
+  Session(ServerCore& server, std::string remote_address, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...), server_(server), executor_(stream_.get_executor()) {
+    peer_.address = std::move(remote_address);
+  }
   ~Session() override { server_.Unregister(this); }
 
   void Start() {
-    if (!server_.Register(shared_from_this())) return Close();
+    if (!server_.Register(this->shared_from_this())) return Close();
     beast::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    ReadHeader();
+    Lowest().socket().set_option(tcp::no_delay(true), ec);
+    if constexpr (kIsTls<Stream>) {
+      Handshake();
+    } else {
+      ReadHeader();
+    }
   }
 
   // Called (on this session's strand) when the server stops: an idle connection is closed now;
@@ -185,6 +235,28 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   asio::any_io_executor executor() override { return executor_; }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // TLS only: the handshake has read_timeout like any other read. A client that fails it
+  // (plain HTTP, TLS 1.1, an untrusted or missing client certificate) is hung up on: there is
+  // no channel to send it a readable answer.
+  void Handshake() {
+    Lowest().expires_after(server_.options().read_timeout);
+    stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+      self->OnHandshake(ec);
+    });
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) {
+      server_.CountHandshakeFailure();
+      spdlog::debug("TLS handshake with {} failed: {}", peer_.address, ec.message());
+      return Close();
+    }
+    if constexpr (kIsTls<Stream>) peer_.tls_subject = internal::PeerCertificateSubject(stream_.native_handle());
+    ReadHeader();
+  }
+
   void ReadHeader() {
     in_request_ = false;
     if (server_.stopping()) return Close();
@@ -193,9 +265,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     // No body limit while reading the header: OnHeader checks Content-Length itself, so the
     // 413 can name the declared size, then sets the limit for chunked bodies.
     parser_->body_limit(boost::none);
-    stream_.expires_after(server_.options().read_timeout);
+    Lowest().expires_after(server_.options().read_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               self->OnHeader(ec);
                             });
   }
@@ -215,7 +287,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     if (EqualsIgnoreCase(req[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, req.version());
       return http::async_write(stream_, *continue_,
-                               [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                               [self = this->shared_from_this()](beast::error_code wec, std::size_t) {
                                  if (wec) return self->Close();
                                  self->ReadBody();
                                });
@@ -224,8 +296,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   }
 
   void ReadBody() {
-    stream_.expires_after(server_.options().read_timeout);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    Lowest().expires_after(server_.options().read_timeout);
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->OnBody(ec);
     });
   }
@@ -236,7 +308,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     unsigned version = req.version();
     bool keep_alive = req.keep_alive();
     if (IsWebSocketPath(req)) return OnWebSocketRequest(std::move(req));
-    HttpResponse res = server_.Handle(ToPlain(std::move(req)));
+    HttpResponse res = server_.Handle(ToPlain(std::move(req), peer_));
     Write(std::move(res), version, keep_alive);
   }
 
@@ -280,8 +352,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       if (Status s = res.CollectStream(); !s.ok()) res = HttpResponse::Error(s);
     }
     res_ = ToBeast(std::move(res), version, !close);
-    stream_.expires_after(server_.options().read_timeout);
-    http::async_write(stream_, res_, [self = shared_from_this(), close, linger](beast::error_code ec, std::size_t) {
+    Lowest().expires_after(server_.options().read_timeout);
+    http::async_write(stream_, res_, [self = this->shared_from_this(), close, linger](beast::error_code ec, std::size_t) {
       if (ec || (close && !linger)) return self->Close();
       if (linger) return self->Linger();
       self->ReadHeader();
@@ -301,8 +373,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     stream_res_->chunked(true);
     producer_ = std::move(res.stream);
     stream_sr_.emplace(*stream_res_);
-    stream_.expires_after(server_.options().read_timeout);
-    http::async_write_header(stream_, *stream_sr_, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+    Lowest().expires_after(server_.options().read_timeout);
+    http::async_write_header(stream_, *stream_sr_, [self = this->shared_from_this(), close](beast::error_code ec, std::size_t) {
       if (ec) return self->EndStream(true);
       self->WriteNextChunk(close);
     });
@@ -321,15 +393,15 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       spdlog::warn("streamed response aborted: {}", produced.ToString());
       return EndStream(true);
     }
-    stream_.expires_after(server_.options().read_timeout);
+    Lowest().expires_after(server_.options().read_timeout);
     if (chunk_.empty()) {
       return asio::async_write(stream_, http::make_chunk_last(),
-                               [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                               [self = this->shared_from_this(), close](beast::error_code ec, std::size_t) {
                                  self->EndStream(ec || close);
                                });
     }
     asio::async_write(stream_, http::make_chunk(asio::buffer(chunk_)),
-                      [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), close](beast::error_code ec, std::size_t) {
                         if (ec) return self->EndStream(true);
                         self->WriteNextChunk(close);
                       });
@@ -344,19 +416,20 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     ReadHeader();
   }
 
-  // Half-closes and discards what the peer still sends (see kLingerBytes), then closes.
+  // Half-closes and discards what the peer still sends (see kLingerBytes), then closes. Under
+  // TLS the discarded bytes are read raw from the TCP stream: nothing in them matters.
   void Linger() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
-    stream_.expires_after(kLingerTime);
+    Lowest().expires_after(kLingerTime);
     buffer_.consume(buffer_.size());
     DiscardSome();
   }
 
   void DiscardSome() {
-    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](beast::error_code ec,
-                                                                                   std::size_t n) {
+    Lowest().async_read_some(buffer_.prepare(64 * 1024), [self = this->shared_from_this()](beast::error_code ec,
+                                                                                          std::size_t n) {
       self->lingered_ += n;
       if (ec || self->lingered_ > kLingerBytes) return self->Close();
       self->DiscardSome();
@@ -373,15 +446,19 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   // Upgrades (the socket moves to a WsSession; this session ends) or answers why not.
   void OnWebSocketRequest(BeastRequest&& req);
 
+  // A TLS connection is closed without a close_notify: every response is self-delimiting
+  // (Content-Length or chunked), so a client can tell a truncated one anyway, and waiting for
+  // the peer's close_notify would hold connections open for clients that never send one.
   void Close() {
     if (upgraded_) return;  // the socket belongs to a WsSession now
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   ServerCore& server_;
+  Peer peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -417,9 +494,12 @@ class WakeRelay {
   std::function<void()> wake_;  // guarded by mu_
 };
 
-class WsSession : public Connection, public std::enable_shared_from_this<WsSession> {
+// One WebSocket connection over `Stream` (PlainStream or TlsStream), taken over from the
+// Session that read its upgrade request.
+template <class Stream>
+class WsSession : public Connection, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
-  WsSession(beast::tcp_stream&& stream, ServerCore& server, std::unique_ptr<WebSocketHandler> handler,
+  WsSession(Stream&& stream, ServerCore& server, std::unique_ptr<WebSocketHandler> handler,
             std::shared_ptr<WakeRelay> relay)
       : ws_(std::move(stream)), server_(server), handler_(std::move(handler)), relay_(std::move(relay)),
         executor_(ws_.get_executor()), close_timer_(executor_) {}
@@ -431,8 +511,8 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   }
 
   void Start(BeastRequest&& req) {
-    if (!server_.Register(shared_from_this())) return ForceClose();
-    std::weak_ptr<WsSession> weak = shared_from_this();
+    if (!server_.Register(this->shared_from_this())) return ForceClose();
+    std::weak_ptr<WsSession<Stream>> weak = this->shared_from_this();
     relay_->Attach([weak] {
       if (auto self = weak.lock()) asio::post(self->executor_, [self] { self->Pump(); });
     });
@@ -450,7 +530,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
     ws_.read_message_max(endpoint.max_message_bytes);
     ws_.text(true);
     request_ = std::move(req);
-    ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
+    ws_.async_accept(request_, [self = this->shared_from_this()](beast::error_code ec) {
       self->request_ = {};
       if (ec) return self->Fail();
       self->accepted_ = true;
@@ -476,7 +556,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
 
  private:
   void Read() {
-    ws_.async_read(read_buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_read(read_buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->Fail();
       if (!self->ended_) {
         self->handler_->OnMessage(beast::buffers_to_string(self->read_buffer_.data()));
@@ -502,7 +582,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
       // covers this frame only and is lifted when it is written.
       beast::get_lowest_layer(ws_).expires_after(server_.options().websocket.write_timeout);
       ws_.async_write(asio::buffer(outbox_.frames[next_frame_]),
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         self->writing_ = false;
                         if (ec) return self->Fail();
                         beast::get_lowest_layer(self->ws_).expires_never();
@@ -521,11 +601,11 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
     // Bound the close handshake (and any write it waits behind) for peers that never answer.
     // An own timer: the TCP stream's deadline would not cover the read already pending.
     close_timer_.expires_after(kCloseHandshakeTime);
-    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    close_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) self->ForceClose();
     });
     websocket::close_reason why(static_cast<websocket::close_code>(code), reason);
-    ws_.async_close(why, [self = shared_from_this()](beast::error_code) {
+    ws_.async_close(why, [self = this->shared_from_this()](beast::error_code) {
       self->close_timer_.cancel();
       self->ForceClose();
     });
@@ -540,7 +620,7 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
     handler_->OnClose();
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   ServerCore& server_;
   std::unique_ptr<WebSocketHandler> handler_;
   std::shared_ptr<WakeRelay> relay_;
@@ -556,7 +636,8 @@ class WsSession : public Connection, public std::enable_shared_from_this<WsSessi
   bool ended_ = false;
 };
 
-void Session::OnWebSocketRequest(BeastRequest&& req) {
+template <class Stream>
+void Session<Stream>::OnWebSocketRequest(BeastRequest&& req) {
   if (!websocket::is_upgrade(req)) {
     HttpResponse res = HttpResponse::Error(Status::InvalidArgument(
         std::string(req.target().substr(0, req.target().find('?'))) +
@@ -567,10 +648,7 @@ void Session::OnWebSocketRequest(BeastRequest&& req) {
     return Write(std::move(res), req.version(), req.keep_alive());
   }
   auto relay = std::make_shared<WakeRelay>();
-  HttpRequest plain;
-  plain.method = std::string(req.method_string());
-  plain.target = std::string(req.target());
-  for (const auto& field : req) plain.AddHeader(field.name_string(), std::string(field.value()));
+  HttpRequest plain = HeadToPlain(req, peer_);
   Result<std::unique_ptr<WebSocketHandler>> handler = Status::Internal("the WebSocket endpoint threw");
   try {
     handler = server_.options().websocket.open(plain, [relay] { relay->Fire(); });
@@ -582,7 +660,7 @@ void Session::OnWebSocketRequest(BeastRequest&& req) {
     return Write(std::move(res), req.version(), req.keep_alive());
   }
   upgraded_ = true;
-  auto ws = std::make_shared<WsSession>(std::move(stream_), server_, std::move(*handler), std::move(relay));
+  auto ws = std::make_shared<WsSession<Stream>>(std::move(stream_), server_, std::move(*handler), std::move(relay));
   ws->Start(std::move(req));
 }
 
@@ -608,9 +686,19 @@ void ServerCore::Unregister(Connection* session) {
   if (sessions_.empty()) drained_.notify_all();
 }
 
+Status ServerCore::SetUpTls() {
+  if (!options_.tls) return Status::Ok();
+  tls_context_.emplace(asio::ssl::context::tls_server);
+  Status configured = internal::ConfigureServerTls(tls_context_->native_handle(), *options_.tls);
+  if (!configured.ok()) tls_context_.reset();
+  return configured;
+}
+
 Status ServerCore::Start() {
   if (started_) return Status::Ok();
   DOPPEL_ASSIGN_OR_RETURN(ListenAddress where, ParseListenAddress(options_.listen));
+  // Certificates before the socket: a bad file must not leave a port bound.
+  DOPPEL_RETURN_IF_ERROR(SetUpTls());
   beast::error_code ec;
   tcp::resolver resolver(ioc_);
   auto results = resolver.resolve(where.host.empty() ? "0.0.0.0" : where.host, std::to_string(where.port),
@@ -632,8 +720,7 @@ Status ServerCore::Start() {
   if (ec) return fail("listen on");
   tcp::endpoint local = acceptor_.local_endpoint(ec);
   port_ = local.port();
-  address_ = local.address().is_v6() ? "[" + local.address().to_string() + "]:" + std::to_string(port_)
-                                     : local.address().to_string() + ":" + std::to_string(port_);
+  address_ = FormatEndpoint(local);
   started_ = true;
   asio::post(acceptor_.get_executor(), [this] { Accept(); });
   // Handlers block (a write waits for its fsync), so by default run more workers than cores:
@@ -652,9 +739,20 @@ void ServerCore::Accept() {
       auto timer = std::make_shared<asio::steady_timer>(acceptor_.get_executor(), std::chrono::milliseconds(50));
       return timer->async_wait([this, timer](beast::error_code) { Accept(); });
     }
-    std::make_shared<Session>(std::move(socket), *this)->Start();
+    StartSession(std::move(socket));
     Accept();
   });
+}
+
+void ServerCore::StartSession(tcp::socket socket) {
+  beast::error_code ec;
+  tcp::endpoint remote = socket.remote_endpoint(ec);
+  std::string remote_address = ec ? std::string() : FormatEndpoint(remote);
+  if (tls_context_) {
+    std::make_shared<Session<TlsStream>>(*this, std::move(remote_address), std::move(socket), *tls_context_)->Start();
+  } else {
+    std::make_shared<Session<PlainStream>>(*this, std::move(remote_address), std::move(socket))->Start();
+  }
 }
 
 void ServerCore::Stop() {
@@ -713,6 +811,7 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start() { return impl_->Start(); }
 uint16_t HttpServer::port() const { return impl_->port(); }
 std::string HttpServer::address() const { return impl_->address(); }
+uint64_t HttpServer::tls_handshake_failures() const { return impl_->tls_handshake_failures(); }
 void HttpServer::Stop() { impl_->Stop(); }
 
 }  // namespace doppel::server

@@ -22,6 +22,12 @@
 // a plain GET of that path gets 426 Upgrade Required. The server pings an idle client and
 // closes it if it stops answering; Stop() sends close 1001 ("going away") to every client.
 //
+// TLS: when HttpServerOptions::tls is set the listener speaks only HTTPS (and wss:// for the
+// WebSocket endpoint); everything above applies unchanged inside the TLS session. The handshake
+// must finish within read_timeout; a client that fails it (plain HTTP, an old protocol version,
+// no or an untrusted client certificate under mutual TLS) is disconnected without an answer,
+// logged at debug level and counted (tls_handshake_failures()).
+//
 // Thread-safety: Start/Stop/port from one controlling thread. Stop is idempotent and is also
 // called by the destructor.
 #pragma once
@@ -31,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +92,23 @@ struct WebSocketEndpoint {
   std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
 };
 
+// HTTPS for the listener. The server accepts TLS 1.2 and 1.3 only, with forward-secret AEAD
+// cipher suites (ECDHE with AES-GCM or ChaCha20-Poly1305; OpenSSL's defaults for 1.3), and
+// turns off TLS compression (CRIME) and renegotiation (a client-triggered CPU sink).
+// Files are read once, by Start(); replacing a certificate takes a restart.
+struct TlsOptions {
+  // PEM certificate chain: the server certificate first, then any intermediates up to (not
+  // necessarily including) the root, in order.
+  std::string cert_file = {};
+  // PEM private key of the first certificate in cert_file (unencrypted).
+  std::string key_file = {};
+  // Mutual TLS: when set, a PEM bundle of the CAs that issue client certificates. Every client
+  // must then present a certificate that chains to one of them or the handshake fails; its
+  // subject reaches the handler as HttpRequest::tls_client_subject. Default "": no client
+  // certificates are requested (clients authenticate at the HTTP layer, e.g. bearer tokens).
+  std::string client_ca_file = {};
+};
+
 struct HttpServerOptions {
   // "host:port", "[v6]:port" or ":port" (all interfaces). Port 0 picks a free port (see port()).
   std::string listen = "127.0.0.1:8080";
@@ -104,6 +128,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(10);
   // The WebSocket endpoint (off unless websocket.open is set). See WebSocketEndpoint.
   WebSocketEndpoint websocket = {};
+  // HTTPS instead of plain HTTP on `listen` (see TlsOptions). Default: plain HTTP, for a
+  // loopback listener or one behind a TLS-terminating proxy.
+  std::optional<TlsOptions> tls = std::nullopt;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -127,12 +154,16 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds, listens and starts the worker threads. Errors: InvalidArgument (bad listen
-  // address), Unavailable (address in use, permission denied), with the system's message.
+  // address; with TLS, a certificate, key or CA file that is missing or invalid, or a key that
+  // does not match the certificate, naming the file and OpenSSL's reason), Unavailable (address
+  // in use, permission denied), with the system's message.
   Status Start();
   // The bound port (the chosen one when listening on port 0); 0 before Start.
   uint16_t port() const;
   // The bound address as "host:port" ("[::1]:8080" for IPv6).
   std::string address() const;
+  // TLS handshakes that failed or timed out since Start (0 for a plain listener).
+  uint64_t tls_handshake_failures() const;
   // Stops accepting, lets requests in flight finish (up to drain_timeout), closes idle
   // connections and joins the workers. Idempotent.
   void Stop();

@@ -18,8 +18,10 @@
 #include <utility>
 #include <vector>
 
+#include "auth/principal.h"
 #include "base/status.h"
 #include "server/http_message.h"
+#include "twin/visibility.h"
 
 namespace doppel::server {
 
@@ -44,9 +46,19 @@ struct Route {
   std::vector<std::string> segments;  // pattern split on '/'; "{id}" marks a parameter
 };
 
+// Who is asking, as the API established it before calling the handler (docs/security.md):
+// the authenticated principal (the anonymous admin in dev mode) and the read filter handlers
+// apply to anything that lists twins or their data (null = every twin is visible).
+struct RequestAuth {
+  auth::Principal principal;  // nobody (no roles) until authenticated
+  twin::TwinFilter visible;
+  bool authenticated = false;  // a token was presented and verified (false in dev mode)
+};
+
 struct RouteMatch {
   const Route* route = nullptr;
   PathParams params;
+  RequestAuth auth;
 };
 
 class Router {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "query/query.h"
 #include "stream/internal/messages.h"
@@ -20,8 +21,8 @@ using internal::SubscriptionTag;
 
 // ---------------------------------------------------------------- StreamSession
 
-StreamSession::StreamSession(StreamHub& hub, std::function<void()> wake)
-    : hub_(hub), wake_(std::move(wake)), ring_(hub.limits().queue_capacity) {}
+StreamSession::StreamSession(StreamHub& hub, std::function<void()> wake, twin::TwinFilter visible)
+    : hub_(hub), wake_(std::move(wake)), visible_(std::move(visible)), ring_(hub.limits().queue_capacity) {}
 
 StreamSession::~StreamSession() = default;
 
@@ -147,8 +148,10 @@ StreamHub::~StreamHub() {
   events_.Unsubscribe(bus_subscription_);
 }
 
-Result<std::shared_ptr<StreamSession>> StreamHub::Connect(std::function<void()> wake) {
-  auto session = std::make_shared<StreamSession>(*this, std::move(wake));
+Result<std::shared_ptr<StreamSession>> StreamHub::Connect(std::function<void()> wake,
+                                                          twin::TwinFilter visible) {
+  if (visible) TrackModels();  // before the session exists, so no event finds it untracked
+  auto session = std::make_shared<StreamSession>(*this, std::move(wake), std::move(visible));
   std::unique_lock lock(mu_);
   if (sessions_.size() >= limits_.max_connections) {
     connections_refused_.fetch_add(1, std::memory_order_relaxed);
@@ -168,6 +171,43 @@ void StreamHub::Disconnect(StreamSession& session) {
   sessions_.erase(it);
   while (!session.subscriptions_.empty()) RemoveSubscriptionLocked(session, *session.subscriptions_.begin()->second);
   connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------- visibility
+
+bool StreamHub::Sees(const StreamSession& session, std::string_view twin, std::string_view model) {
+  return !session.visible_ || session.visible_(twin, model);
+}
+
+std::string_view StreamHub::TrackedModelLocked(std::string_view twin) const {
+  auto it = twin_models_.find(std::string(twin));
+  return it == twin_models_.end() ? std::string_view() : std::string_view(*it->second);
+}
+
+void StreamHub::TrackModels() {
+  // Graph events are published under the graph's exclusive lock, so under its shared lock
+  // the state read here and the events that follow line up exactly.
+  graph_.Read([&](const twin::GraphState& state) {
+    std::unique_lock lock(mu_);
+    if (tracking_models_) return 0;
+    twin_models_.reserve(state.twins().size());
+    for (const auto& [id, twin] : state.twins()) {
+      twin_models_[id] = &*model_names_.insert(twin.model_id).first;
+    }
+    tracking_models_ = true;
+    return 0;
+  });
+}
+
+void StreamHub::TrackTwinEventLocked(const twin::GraphEvent& event, std::string_view model) {
+  if (!tracking_models_) return;
+  if (event.type == twin::EventType::kTwinDeleted) {
+    twin_models_.erase(event.subject);
+    return;
+  }
+  auto name = model_names_.find(model);
+  if (name == model_names_.end()) name = model_names_.emplace(model).first;
+  twin_models_[event.subject] = &*name;
 }
 
 // ---------------------------------------------------------------- index
@@ -203,9 +243,14 @@ void StreamHub::OnReadings(std::span<const ingest::Reading> readings) {
     auto it = by_twin_.find(reading.twin_id);
     if (it == by_twin_.end()) continue;
     std::shared_ptr<const std::string> body;  // serialised once, only if someone wants it
+    std::optional<std::string_view> model;    // looked up once, only if someone filters
     for (const Target& t : it->second) {
       if (!(t.sub->events & internal::kTelemetry)) continue;
       if (!t.sub->paths.empty() && !t.sub->paths.contains(reading.path)) continue;
+      if (t.session->visible_) {
+        if (!model) model = TrackedModelLocked(reading.twin_id);
+        if (!Sees(*t.session, reading.twin_id, *model)) continue;
+      }
       if (!body) body = std::make_shared<const std::string>(internal::TelemetryMessage(reading));
       t.session->Enqueue(body, t.sub->tag);
     }
@@ -249,12 +294,14 @@ std::string_view ModelOf(const twin::GraphEvent& event) {
 
 void StreamHub::OnTwinEventLocked(const twin::GraphEvent& event) {
   const bool deleted = event.type == twin::EventType::kTwinDeleted;
+  const std::string_view model = ModelOf(event);  // a deleted twin's: from the deleted doc
+  TrackTwinEventLocked(event, model);
   if (!deleted) {
     // Model subscriptions follow the graph: a new twin of the model (or one whose model was
-    // changed to it) joins, one whose model changed away leaves.
-    const std::string_view model = ModelOf(event);
+    // changed to it) joins, one whose model changed away (or out of the session's sight)
+    // leaves.
     for (const Target& t : model_subscriptions_) {
-      if (t.sub->model_ids.contains(model)) {
+      if (t.sub->model_ids.contains(model) && Sees(*t.session, event.subject, model)) {
         if (t.sub->twins.size() < limits_.max_twins_per_subscription) IndexLocked(*t.session, *t.sub, event.subject);
       } else {
         UnindexLocked(*t.session, *t.sub, event.subject);
@@ -267,6 +314,7 @@ void StreamHub::OnTwinEventLocked(const twin::GraphEvent& event) {
     std::shared_ptr<const std::string> body;
     for (const Target& t : it->second) {
       if (!(t.sub->events & kind)) continue;
+      if (!Sees(*t.session, event.subject, model)) continue;
       if (!body) body = std::make_shared<const std::string>(internal::TwinMessage(event));
       t.session->Enqueue(body, t.sub->tag);
     }
@@ -296,6 +344,11 @@ void StreamHub::OnRelationshipEventLocked(const twin::GraphEvent& event) {
       if (!(t.sub->events & internal::kGraph)) continue;
       if (std::find(sent.begin(), sent.end(), t.sub) != sent.end()) continue;
       sent.push_back(t.sub);
+      // A relationship is visible only when both its ends are.
+      if (t.session->visible_ && (!Sees(*t.session, source, TrackedModelLocked(source)) ||
+                                  !Sees(*t.session, target, TrackedModelLocked(target)))) {
+        continue;
+      }
       if (!body) body = std::make_shared<const std::string>(internal::RelationshipMessage(event));
       t.session->Enqueue(body, t.sub->tag);
     }
@@ -320,7 +373,7 @@ const json::value* RowTwinId(const json::value& row) {
 
 }  // namespace
 
-Status StreamHub::Resolve(Subscription& sub) {
+Status StreamHub::Resolve(const StreamSession& session, Subscription& sub) {
   sub.twins.clear();
   sub.model_ids.clear();
   switch (sub.kind) {
@@ -337,13 +390,18 @@ Status StreamHub::Resolve(Subscription& sub) {
           if (state.models().IsOfModel(id, sub.source)) sub.model_ids.insert(id);
         }
         for (const std::string& model : sub.model_ids) {
-          if (const auto* twins = state.TwinsOfExactModel(model)) sub.twins.insert(twins->begin(), twins->end());
+          const auto* twins = state.TwinsOfExactModel(model);
+          if (twins == nullptr) continue;
+          for (const std::string& twin : *twins) {
+            if (Sees(session, twin, model)) sub.twins.insert(twin);
+          }
         }
         return Status::Ok();
       });
     case Subscription::Kind::kQuery: {
       query::QueryOptions options;
       options.page_size = 10'000;
+      options.visible = session.visible_;
       do {
         DOPPEL_ASSIGN_OR_RETURN(query::QueryPage page, query::Execute(graph_, sub.source, options));
         for (const json::value& row : page.value) {
@@ -405,7 +463,7 @@ void StreamHub::Subscribe(StreamSession& session, const json::object& request) {
                            &echo, "");
     }
   }
-  if (Status resolved = Resolve(**sub); !resolved.ok()) return session.Error(resolved.message(), &echo, "");
+  if (Status resolved = Resolve(session, **sub); !resolved.ok()) return session.Error(resolved.message(), &echo, "");
   Install(session, std::move(*sub));
 }
 
@@ -447,7 +505,7 @@ void StreamHub::Refresh(StreamSession& session, const json::object& request) {
   }
   fresh->tag = std::make_shared<SubscriptionTag>();
   AppendJsonString(fresh->tag->quoted_id, fresh->id);
-  if (Status resolved = Resolve(*fresh); !resolved.ok()) return session.Error(resolved.message(), &echo, "");
+  if (Status resolved = Resolve(session, *fresh); !resolved.ok()) return session.Error(resolved.message(), &echo, "");
   Install(session, std::move(fresh));
 }
 

@@ -19,6 +19,17 @@
 // the notice sits exactly where the gap is. After `disconnect_after_drops` drops without a
 // Take in between the session is closed (code 1008).
 //
+// Visibility: a session may be given a twin::TwinFilter at Connect (twin/visibility.h; null =
+// everything visible). It then sees only events of twins the filter admits, judged by the
+// twin's model at the time of the event ("" for readings of a twin not in the graph):
+// telemetry and Twin.Create/Update/Delete of visible twins, and relationship events whose
+// source and target are both visible. Subscribing to an invisible twin id behaves exactly like
+// subscribing to an unknown one (accepted, counted, silent); model and query subscriptions
+// resolve to visible twins only (so their "twins" counts leak nothing), and a model
+// subscription is joined by a twin only while it is visible. To judge relationship and
+// telemetry events the hub keeps every twin's model in memory (an id and a pointer per twin)
+// from the first filtered Connect on.
+//
 // Thread-safety: every method may be called from any thread. Lifetimes: the graph, bus and
 // ingestor must outlive the hub; the hub must outlive every session it handed out (stop the
 // transport first, then destroy the hub).
@@ -32,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -42,6 +54,7 @@
 #include "ingest/ingestor.h"
 #include "twin/events.h"
 #include "twin/twin_graph.h"
+#include "twin/visibility.h"
 
 namespace doppel::stream {
 
@@ -87,7 +100,8 @@ struct SubscriptionTag;
 // threads, one at a time) and by the publishing threads (through the hub).
 class StreamSession {
  public:
-  StreamSession(StreamHub& hub, std::function<void()> wake);
+  // `visible`: see StreamHub::Connect.
+  StreamSession(StreamHub& hub, std::function<void()> wake, twin::TwinFilter visible = nullptr);
   ~StreamSession();
   StreamSession(const StreamSession&) = delete;
   StreamSession& operator=(const StreamSession&) = delete;
@@ -121,6 +135,7 @@ class StreamSession {
 
   StreamHub& hub_;
   const std::function<void()> wake_;
+  const twin::TwinFilter visible_;  // null: everything
 
   std::mutex queue_mu_;  // guards everything below up to the subscriptions
   std::vector<Item> ring_;
@@ -147,8 +162,11 @@ class StreamHub {
 
   // A new session. `wake` is called (from any thread, at most once per arming — see Take)
   // when the session has something to send; it must be quick and must not call back into
-  // the session. ResourceExhausted past max_connections.
-  Result<std::shared_ptr<StreamSession>> Connect(std::function<void()> wake);
+  // the session. `visible` is what the session may see (see the file comment; null, the
+  // default, sees everything); it is called on publishing threads, under the hub's lock.
+  // ResourceExhausted past max_connections.
+  Result<std::shared_ptr<StreamSession>> Connect(std::function<void()> wake,
+                                                 twin::TwinFilter visible = nullptr);
   // Drops the session's subscriptions; after it returns, no publisher touches the session
   // and `wake` is not called again. Idempotent.
   void Disconnect(StreamSession& session);
@@ -193,8 +211,16 @@ class StreamHub {
   void Unsubscribe(StreamSession& session, const json::object& request);
   void Refresh(StreamSession& session, const json::object& request);
   void List(StreamSession& session, const json::object& request);
-  // Resolves the twins a subscription covers now (ids as given, a model's twins, a query's).
-  Status Resolve(internal::Subscription& sub);
+  // Resolves the twins a subscription covers now (ids as given, a model's twins, a query's;
+  // the last two only those `session` may see).
+  Status Resolve(const StreamSession& session, internal::Subscription& sub);
+  // Visibility (see the file comment). Sees: the session's filter on a twin of `model`.
+  static bool Sees(const StreamSession& session, std::string_view twin, std::string_view model);
+  // The twin's model as tracked from graph events ("" if unknown), under mu_.
+  std::string_view TrackedModelLocked(std::string_view twin) const;
+  // Starts tracking twin models (idempotent): one graph read, under which mu_ is taken.
+  void TrackModels();
+  void TrackTwinEventLocked(const twin::GraphEvent& event, std::string_view model);
   // Installs (or replaces, same id) `sub` and sends "subscribed".
   void Install(StreamSession& session, std::unique_ptr<internal::Subscription> sub);
 
@@ -211,6 +237,12 @@ class StreamHub {
   std::unordered_map<std::string, std::vector<Target>> by_twin_;
   std::vector<Target> model_subscriptions_;  // kModel subscriptions, for joins
   std::vector<StreamSession*> sessions_;
+  // Every twin's current model, kept once a filtered session has connected (relationship
+  // and telemetry events do not carry it, and the graph's lock is held while they are
+  // published). Model ids are interned: the map holds a pointer per twin.
+  bool tracking_models_ = false;
+  std::set<std::string, std::less<>> model_names_;
+  std::unordered_map<std::string, const std::string*> twin_models_;
 
   std::atomic<uint64_t> connections_{0};
   std::atomic<uint64_t> connections_total_{0};

@@ -3,6 +3,12 @@
 //   stream::StreamHub hub(graph, events, ingestor);
 //   server::HttpServer http({..., .websocket = stream::WebSocketEndpointFor(hub)}, handler);
 //
+// With access control, `authorize` decides at upgrade time who is asking and what they may
+// see:
+//
+//   auto endpoint = stream::WebSocketEndpointFor(hub, [&](const server::HttpRequest& r)
+//       -> Result<twin::TwinFilter> { ... return Status::Unauthenticated(...); ... });
+//
 // Header-only on purpose: doppel_server links doppel_stream, so the stream library cannot
 // link the server back; whoever includes this (the app, tests) links both. The hub must
 // outlive the server's Stop().
@@ -14,6 +20,7 @@
 
 #include "server/http_server.h"
 #include "stream/stream_hub.h"
+#include "twin/visibility.h"
 
 namespace doppel::stream {
 
@@ -40,18 +47,36 @@ class StreamWebSocketHandler final : public server::WebSocketHandler {
   std::shared_ptr<StreamSession> session_;
 };
 
-// The `/ws` endpoint served by `hub`, with the hub's message-size limit.
-inline server::WebSocketEndpoint WebSocketEndpointFor(StreamHub& hub, std::string path = "/ws") {
+// Runs on the upgrade request, before the session exists: an error refuses the upgrade with
+// its Status's HTTP answer (e.g. Unauthenticated → 401, PermissionDenied → 403); success gives
+// the session its filter (null = everything visible). Called on the server's worker threads.
+using StreamAuthorizer = std::function<Result<twin::TwinFilter>(const server::HttpRequest&)>;
+
+// The `/ws` endpoint served by `hub`, with the hub's message-size limit. `authorize` (null:
+// every client sees everything) is asked first on every upgrade.
+inline server::WebSocketEndpoint WebSocketEndpointFor(StreamHub& hub, StreamAuthorizer authorize,
+                                                      std::string path = "/ws") {
   server::WebSocketEndpoint endpoint;
   endpoint.path = std::move(path);
   endpoint.max_message_bytes = hub.limits().max_message_bytes;
-  endpoint.open = [&hub](const server::HttpRequest&, std::function<void()> wake)
+  endpoint.open = [&hub, authorize = std::move(authorize)](const server::HttpRequest& request,
+                                                           std::function<void()> wake)
       -> Result<std::unique_ptr<server::WebSocketHandler>> {
-    DOPPEL_ASSIGN_OR_RETURN(std::shared_ptr<StreamSession> session, hub.Connect(std::move(wake)));
+    twin::TwinFilter visible;
+    if (authorize) {
+      DOPPEL_ASSIGN_OR_RETURN(visible, authorize(request));
+    }
+    DOPPEL_ASSIGN_OR_RETURN(std::shared_ptr<StreamSession> session,
+                            hub.Connect(std::move(wake), std::move(visible)));
     return std::unique_ptr<server::WebSocketHandler>(
         std::make_unique<StreamWebSocketHandler>(hub, std::move(session)));
   };
   return endpoint;
+}
+
+// The `/ws` endpoint without access control: every client sees everything.
+inline server::WebSocketEndpoint WebSocketEndpointFor(StreamHub& hub, std::string path = "/ws") {
+  return WebSocketEndpointFor(hub, StreamAuthorizer(), std::move(path));
 }
 
 }  // namespace doppel::stream

@@ -36,7 +36,7 @@ TEST(BaseUrlTest, DefaultsThePortAndUnbracketsIpv6) {
 }
 
 TEST(BaseUrlTest, RejectsWhatItCannotSpeak) {
-  EXPECT_EQ(ParseBaseUrl("https://example.com").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseBaseUrl("ftp://example.com").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseBaseUrl("127.0.0.1:8080").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseBaseUrl("not a url").status().code(), StatusCode::kInvalidArgument);
 }

@@ -82,6 +82,17 @@ class Executor {
     return true;
   }
 
+  // QueryOptions::visible: an invisible twin is as if it did not exist.
+  bool Visible(const twin::Twin& twin) const {
+    return !options_.visible || options_.visible(twin.id, twin.model_id);
+  }
+
+  bool TargetVisible(const twin::Relationship& rel) const {
+    if (!options_.visible) return true;
+    const twin::Twin* target = state_.FindTwin(rel.target_id);
+    return target != nullptr && Visible(*target);
+  }
+
   // Counts one examined twin or relationship; false once over the limit.
   bool Examine() {
     if (++scanned_ <= options_.max_scanned) return true;
@@ -95,17 +106,22 @@ class Executor {
     skip_ = (resume_ != nullptr && twin.id == resume_->last_id) ? resume_->skip : 0;
     if (query_.from_relationships) return VisitRelationshipsOf(twin);
     if (!Examine()) return false;
+    if (!Visible(twin)) return true;
     row_[0] = Slot{&twin, nullptr};
     if (!Passes(0)) return true;
     return Extend(0);
   }
 
   // FROM RELATIONSHIPS: the rows of a candidate twin are its outgoing relationships.
+  // A relationship is visible only when both its ends are: an invisible source is still
+  // walked so that max_scanned counts the same whoever asks.
   bool VisitRelationshipsOf(const twin::Twin& source) {
     const auto* outgoing = state_.Outgoing(source.id);
     if (outgoing == nullptr) return true;
+    const bool source_visible = Visible(source);
     for (const auto& [rel_id, rel] : *outgoing) {
       if (!Examine()) return false;
+      if (!source_visible || !TargetVisible(rel)) continue;
       row_[0] = Slot{nullptr, &rel};
       if (Passes(0) && !Emit()) return false;
     }
@@ -124,6 +140,7 @@ class Executor {
       const twin::Twin* target = state_.FindTwin(rel.target_id);
       if (target == nullptr) continue;
       if (!Examine()) return false;
+      if (!Visible(*target)) continue;
       row_[join.twin_binding] = Slot{target, nullptr};
       if (join.relationship_binding >= 0) row_[join.relationship_binding] = Slot{nullptr, &rel};
       if (Passes(j + 1) && !Extend(j + 1)) return false;

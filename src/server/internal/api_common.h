@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <mutex>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -28,6 +30,12 @@ struct ApiContext {
   TimePoint started;
   HttpMetrics metrics;
   std::atomic<std::size_t> ingest_in_flight{0};  // write requests being handled now
+  // Audit records of refused requests, per second: a brute-force client must not turn the
+  // audit log into a disk-filling fsync loop (access.cc).
+  std::mutex denial_mu{};
+  int64_t denial_second = 0;
+  int denials_this_second = 0;
+  uint64_t denials_unrecorded = 0;
 };
 
 using Handler = Result<HttpResponse> (*)(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);

@@ -48,4 +48,13 @@ Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request,
 Result<HttpResponse> QueryTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> QueryTimeSeriesGet(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 
+// security_handlers.cc — /auth (who am I, API keys) and /audit (docs/security.md)
+Result<HttpResponse> WhoAmI(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> ListApiKeys(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> CreateApiKey(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> GetApiKey(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> RevokeApiKey(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> QueryAudit(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> VerifyAudit(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
 }  // namespace doppel::server::internal

@@ -12,6 +12,7 @@
 #include "ingest/live_state.h"
 #include "ingest/line_protocol.h"
 #include "ingest/telemetry_json.h"
+#include "server/internal/access.h"
 #include "server/internal/handlers.h"
 
 namespace doppel::server::internal {
@@ -75,7 +76,7 @@ std::string LineOfReading(std::string_view body, const ingest::LineProtocolOptio
 }
 
 // Both line-protocol endpoints: parse everything, then one all-or-nothing Ingestor::Write.
-Result<HttpResponse> WriteLineProtocol(ApiContext& ctx, const HttpRequest& request) {
+Result<HttpResponse> WriteLineProtocol(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(ingest::Ingestor * ingestor, IngestorOf(ctx));
   IngestSlot slot(ctx);
   if (!slot.admitted()) return Saturated();
@@ -94,6 +95,10 @@ Result<HttpResponse> WriteLineProtocol(ApiContext& ctx, const HttpRequest& reque
     ingestor->Count(ingest::RejectReason::kMalformed);
     return parsed;
   }
+  std::vector<std::string_view> twins;
+  twins.reserve(readings.size());
+  for (const ingest::Reading& r : readings) twins.push_back(r.twin_id);
+  DOPPEL_RETURN_IF_ERROR(AuthorizeEach(ctx, match.auth, auth::Action::kIngest, twins));
   DOPPEL_RETURN_IF_ERROR(ingestor->Write(
       readings, [&](std::size_t index) { return LineOfReading(*body, options, index); }));
   return HttpResponse::NoContent();
@@ -129,12 +134,12 @@ Result<HttpResponse> WriteTelemetry(ApiContext& ctx, const HttpRequest& request,
 
 }  // namespace
 
-Result<HttpResponse> WriteLineProtocolV1(ApiContext& ctx, const HttpRequest& request, const RouteMatch&) {
-  return WriteLineProtocol(ctx, request);
+Result<HttpResponse> WriteLineProtocolV1(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
+  return WriteLineProtocol(ctx, request, match);
 }
 
-Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& request, const RouteMatch&) {
-  return WriteLineProtocol(ctx, request);
+Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
+  return WriteLineProtocol(ctx, request, match);
 }
 
 Result<HttpResponse> SendTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "query/query.h"
+#include "server/internal/access.h"
 #include "server/internal/handlers.h"
 
 namespace doppel::server::internal {
@@ -17,6 +18,18 @@ std::string RelationshipKey(const json::value& rel) { return StringMember(rel, "
 // no id can contain (ids arrive in URL paths, where PercentDecode refuses %00).
 std::string IncomingKey(const json::value& rel) {
   return StringMember(rel, "$sourceId") + std::string(1, '\0') + StringMember(rel, "$relationshipId");
+}
+
+// Drops relationships whose other end (`end_member`: "$targetId" or "$sourceId") the caller
+// may not read: a list must not reveal an invisible twin's id.
+void KeepVisible(const RequestAuth& caller, std::string_view end_member, json::array& rels) {
+  if (!caller.visible) return;
+  json::array kept;
+  for (json::value& rel : rels) {
+    const json::value* end = rel.as_object().if_contains(end_member);
+    if (end != nullptr && end->is_string() && Visible(caller, end->get_string())) kept.push_back(std::move(rel));
+  }
+  rels = std::move(kept);
 }
 
 }  // namespace
@@ -56,19 +69,22 @@ Result<HttpResponse> ListRelationships(ApiContext& ctx, const HttpRequest& reque
   const std::string* name = query.Find("relationshipName");
   DOPPEL_ASSIGN_OR_RETURN(json::array rels,
                           ctx.graph.ListRelationships(match.params.Get("id"), name ? *name : std::string()));
+  KeepVisible(match.auth, "$targetId", rels);
   return Paged(ctx, request, std::move(rels), RelationshipKey);
 }
 
 Result<HttpResponse> ListIncomingRelationships(ApiContext& ctx, const HttpRequest& request,
                                                const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(json::array rels, ctx.graph.ListIncomingRelationships(match.params.Get("id")));
+  KeepVisible(match.auth, "$sourceId", rels);
   return Paged(ctx, request, std::move(rels), IncomingKey);
 }
 
-Result<HttpResponse> Query(ApiContext& ctx, const HttpRequest& request, const RouteMatch&) {
+Result<HttpResponse> Query(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(json::value body, ParseObjectBody(ctx, request, "the query specification"));
   const json::object& spec = body.get_object();
   query::QueryOptions options;
+  options.visible = match.auth.visible;
   DOPPEL_ASSIGN_OR_RETURN(options.page_size, PageSize(ctx, request));
   std::string text;
   for (std::string_view field : {"query", "continuationToken"}) {

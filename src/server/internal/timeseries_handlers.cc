@@ -9,6 +9,7 @@
 #include "history/history_format.h"
 #include "history/history_query.h"
 #include "history/history_request.h"
+#include "server/internal/access.h"
 #include "server/internal/handlers.h"
 #include "tsdb/series_store.h"
 
@@ -124,7 +125,7 @@ std::string SeriesKey(const json::value& v) {
 }  // namespace
 
 Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request,
-                                    const RouteMatch&) {
+                                    const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(tsdb::SeriesStore * store, HistoryOf(ctx));
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryOf(request));
   const std::vector<std::string> twins = query.All("twin");
@@ -137,6 +138,10 @@ Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request,
     for (const tsdb::SeriesInfo& info : all) {
       const tsdb::SeriesSpec& spec = info.spec;
       if (!MatchesAny(twins, spec.twin_id) || !MatchesAny(paths, spec.path)) continue;
+      if (match.auth.visible) {  // judged by the twin's model now, or the series' once it is gone
+        const twin::Twin* twin = s.FindTwin(spec.twin_id);
+        if (!Visible(match.auth, spec.twin_id, twin != nullptr ? twin->model_id : spec.model_id)) continue;
+      }
       if (model != nullptr && spec.model_id != *model &&
           !s.models().IsOfModel(spec.model_id, *model))
         continue;
@@ -148,19 +153,21 @@ Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request,
 }
 
 Result<HttpResponse> QueryTimeSeries(ApiContext& ctx, const HttpRequest& request,
-                                     const RouteMatch&) {
+                                     const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(json::value body, ParseObjectBody(ctx, request, "a history query"));
   DOPPEL_ASSIGN_OR_RETURN(history::ParsedRequest parsed,
                           history::ParseHistoryRequest(body.get_object(), Now(ctx)));
+  parsed.request.visible = match.auth.visible;
   return Answer(ctx, request, std::move(parsed));
 }
 
 Result<HttpResponse> QueryTimeSeriesGet(ApiContext& ctx, const HttpRequest& request,
-                                        const RouteMatch&) {
+                                        const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryOf(request));
   DOPPEL_ASSIGN_OR_RETURN(json::object body, BodyFromQuery(query));
   DOPPEL_ASSIGN_OR_RETURN(history::ParsedRequest parsed,
                           history::ParseHistoryRequest(body, Now(ctx)));
+  parsed.request.visible = match.auth.visible;
   return Answer(ctx, request, std::move(parsed));
 }
 
