@@ -19,7 +19,9 @@ int ReportError(const Status& status, const CommandIo& io) {
 }
 
 Result<std::unique_ptr<client::ApiClient>> OpenApi(const std::string& url) {
-  DOPPEL_ASSIGN_OR_RETURN(auto api, client::ApiClient::Create(url));
+  client::HttpClientOptions options;
+  if (const char* ca = std::getenv("DOPPEL_CA_FILE"); ca != nullptr) options.ca_file = ca;  // https:// servers
+  DOPPEL_ASSIGN_OR_RETURN(auto api, client::ApiClient::Create(url, options));
   // The CLI's credentials come from the environment, never from the command line (where
   // every user of the machine could read them in the process list).
   if (const char* token = std::getenv("DOPPEL_TOKEN"); token != nullptr) api->set_token(token);

@@ -18,6 +18,7 @@
 
 #include "app/serve_security.h"
 #include "base/clock.h"
+#include "ingest/erasure.h"
 #include "ingest/ingestor.h"
 #include "ingest/live_state.h"
 #include "server/api.h"
@@ -205,6 +206,8 @@ server::ApiOptions ApiOptionsOf(const ServeOptions& options) {
   api.max_body_bytes = options.max_body_bytes;
   // Writes may take all workers but one, which stays free for reads.
   api.max_ingest_in_flight = std::max(1, server::WorkerThreads(options.threads) - 1);
+  api.requests_per_second_per_caller = options.requests_per_second_per_caller;
+  api.request_burst_per_caller = options.request_burst_per_caller;
   return api;
 }
 
@@ -214,6 +217,7 @@ server::HttpServerOptions HttpOptionsOf(const ServeOptions& options) {
   http.threads = options.threads;
   http.max_body_bytes = options.max_body_bytes;
   http.read_timeout = options.read_timeout;
+  http.tls = options.tls;
   return http;
 }
 
@@ -287,6 +291,16 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   services.ingestor = &ingestor;
   services.history = &(*history)->store();
   services.live = &live;
+  services.erase_twin = [&graph, &ingestor, &history, &live](std::string_view id) -> Result<json::object> {
+    DOPPEL_ASSIGN_OR_RETURN(ingest::TwinErasure erased,
+                            ingest::EraseTwinEverywhere(id, graph, ingestor, (*history)->store(), live));
+    spdlog::info("erased twin '{}': {} relationships, {} series, {} points", id, erased.relationships,
+                 erased.history.series, erased.history.points);
+    return json::object{{"twin", id},
+                        {"relationships", erased.relationships},
+                        {"series", erased.history.series},
+                        {"points", erased.history.points}};
+  };
   (*security)->AddTo(services);
   if (auto* graph_store = dynamic_cast<store::RocksJournal*>(journal->get())) {
     services.backup = [graph_store, &history, &options](const std::string& dir) {
@@ -312,7 +326,7 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     http.Stop();
     return 1;
   }
-  std::printf("doppel listening on http://%s\n", http.address().c_str());
+  std::printf("doppel listening on %s://%s\n", options.tls ? "https" : "http", http.address().c_str());
   std::fflush(stdout);
   spdlog::info("serving {} (data: {}, sync: {})", http.address(),
                options.data_dir.empty() ? "in memory" : options.data_dir, options.sync);

@@ -6,7 +6,7 @@
 //   return Serve(options);                       // blocks; returns the process exit code
 //
 // Once listening, Serve prints exactly one line to stdout, and flushes it:
-//   doppel listening on http://127.0.0.1:8080
+//   doppel listening on http://127.0.0.1:8080        (https:// when "tls" is configured)
 // with the port actually bound (so listen = "127.0.0.1:0" lets the OS choose). Scripts and the
 // integration tests wait for that line. Logs (spdlog) go to stderr.
 #pragma once
@@ -22,6 +22,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "connect/mqtt/mqtt_connector.h"
+#include "server/http_server.h"
 #include "tsdb/series_store.h"
 
 namespace doppel::app {
@@ -56,10 +57,18 @@ struct ServeOptions {
   // (anonymous admin) and refuses to start unless it listens on loopback only.
   std::optional<auth::JwtConfig> jwt;
   auth::PolicyConfig policy;
+  // Requests per second per authenticated caller, and the burst ("rateLimit":
+  // {"requestsPerSecond", "burst"}); 0 = unlimited (server::ApiOptions).
+  double requests_per_second_per_caller = 0;
+  double request_burst_per_caller = 0;
+  // HTTPS and WSS on the listener ("tls": {"certFile", "keyFile", "clientCaFile"}); relative
+  // paths are resolved against the config file's directory. None = plain HTTP.
+  std::optional<server::TlsOptions> tls;
 };
 
 // Reads a JSON config file: {"listen", "dataDir", "maxBodyBytes", "threads", "sync",
-// "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds", "connectors", "auth"} — every
+// "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds", "connectors", "auth",
+// "rateLimit", "tls"} — every
 // key optional,
 // defaults as in ServeOptions. "retention" is a list of rules, e.g.
 //   [{"keep": "400d"}, {"model": "dtmi:com:example:Pump;1", "keep": "30d"},

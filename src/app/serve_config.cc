@@ -68,6 +68,40 @@ Result<std::string> StringValue(std::string_view key, const json::value& v) {
   return std::string(v.get_string());
 }
 
+// "tls": {"certFile": "server.pem", "keyFile": "server.key", "clientCaFile": "clients-ca.pem"}
+// (clientCaFile optional: mutual TLS). The files are read at start (HttpServer::Start).
+Status ApplyTls(const json::value& value, const std::string& base_dir, ServeOptions& options) {
+  if (!value.is_object()) return ConfigError("tls", "must be an object {\"certFile\", \"keyFile\", \"clientCaFile\"}");
+  server::TlsOptions tls;
+  for (const auto& [key, v] : value.get_object()) {
+    std::string* target = key == "certFile" ? &tls.cert_file : key == "keyFile" ? &tls.key_file
+                        : key == "clientCaFile" ? &tls.client_ca_file : nullptr;
+    if (target == nullptr) return ConfigError("tls." + std::string(key), "unknown key (known: certFile, keyFile, clientCaFile)");
+    DOPPEL_ASSIGN_OR_RETURN(std::string file, StringValue("tls." + std::string(key), v));
+    fs::path path(file);
+    *target = (path.is_relative() && !base_dir.empty()) ? (fs::path(base_dir) / path).lexically_normal().string() : file;
+  }
+  if (tls.cert_file.empty() || tls.key_file.empty()) return ConfigError("tls", "certFile and keyFile are required");
+  options.tls = std::move(tls);
+  return Status::Ok();
+}
+
+// "rateLimit": {"requestsPerSecond": 100, "burst": 200} (burst optional: twice the rate).
+Status ApplyRateLimit(const json::value& value, ServeOptions& options) {
+  if (!value.is_object()) return ConfigError("rateLimit", "must be an object {\"requestsPerSecond\", \"burst\"}");
+  for (const auto& [key, v] : value.get_object()) {
+    if (key != "requestsPerSecond" && key != "burst") {
+      return ConfigError("rateLimit." + std::string(key), "unknown key (known: requestsPerSecond, burst)");
+    }
+    if (!v.is_number() || v.to_number<double>() <= 0 || v.to_number<double>() > 1e9) {
+      return ConfigError("rateLimit." + std::string(key), "must be a number above 0");
+    }
+    (key == "burst" ? options.request_burst_per_caller : options.requests_per_second_per_caller) = v.to_number<double>();
+  }
+  if (options.requests_per_second_per_caller <= 0) return ConfigError("rateLimit", "requestsPerSecond is required");
+  return Status::Ok();
+}
+
 // "auth": {"jwt": {...}, "roles": {...}}; each part checked by its own parser.
 Status ApplyAuthConfig(const json::value& value, ServeOptions& options) {
   if (!value.is_object()) return ConfigError("auth", "must be an object {\"jwt\", \"roles\"}");
@@ -122,6 +156,10 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       auto connectors = connect::mqtt::ParseMqttConnectorConfigs(value);
       if (!connectors.ok()) return ConfigError(key, connectors.status().message());
       options.connectors = std::move(connectors).value();
+    } else if (key == "tls") {
+      DOPPEL_RETURN_IF_ERROR(ApplyTls(value, base_dir, options));
+    } else if (key == "rateLimit") {
+      DOPPEL_RETURN_IF_ERROR(ApplyRateLimit(value, options));
     } else if (key == "auth") {
       DOPPEL_RETURN_IF_ERROR(ApplyAuthConfig(value, options));
     } else if (key == "retentionIntervalSeconds") {
@@ -129,7 +167,7 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       options.retention_interval = std::chrono::seconds(seconds);
     } else {
       return ConfigError(key, "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
-                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, connectors, auth)");
+                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, connectors, auth, rateLimit, tls)");
     }
   }
   return Status::Ok();

@@ -227,6 +227,42 @@ std::vector<Status> Ingestor::WriteEach(std::span<const std::span<const Reading>
 }
 
 std::vector<Status> Ingestor::WriteGroups(std::span<const std::span<const Reading>> groups, const Describe& describe) {
+  struct Leave {
+    Ingestor* self;
+    uint64_t epoch;
+    ~Leave() { self->LeaveWrite(epoch); }
+  } leave{this, EnterWrite()};
+  return CheckAndWrite(groups, describe);
+}
+
+uint64_t Ingestor::EnterWrite() {
+  std::lock_guard lock(in_flight_mu_);
+  ++in_flight_[epoch_];
+  return epoch_;
+}
+
+void Ingestor::LeaveWrite(uint64_t epoch) {
+  std::lock_guard lock(in_flight_mu_);
+  auto it = in_flight_.find(epoch);
+  if (--it->second > 0) return;
+  in_flight_.erase(it);
+  in_flight_left_.notify_all();
+}
+
+void Ingestor::ForgetTwin(std::string_view twin_id) {
+  {
+    std::unique_lock lock(in_flight_mu_);
+    const uint64_t epoch = epoch_++;
+    in_flight_left_.wait(lock, [&] { return in_flight_.empty() || in_flight_.begin()->first > epoch; });
+  }
+  std::string prefix(twin_id);
+  prefix.push_back('\0');  // cache keys are twin id + '\0' + path: no other twin shares the prefix
+  std::unique_lock lock(series_mu_);
+  std::erase_if(series_, [&prefix](const auto& entry) { return entry.first.starts_with(prefix); });
+}
+
+std::vector<Status> Ingestor::CheckAndWrite(std::span<const std::span<const Reading>> groups,
+                                            const Describe& describe) {
   auto ReadingName = [&describe](std::size_t index) {
     return describe ? describe(index) : "reading " + std::to_string(index);
   };

@@ -19,6 +19,9 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -84,6 +87,15 @@ class Ingestor {
   uint64_t Subscribe(Listener listener);
   void Unsubscribe(uint64_t id);
 
+  // Forgets the series cache entries of `twin_id` (right to erasure, docs/security.md): a
+  // later reading for a new twin of the same id gets fresh series from the store. First waits
+  // for every Write/WriteEach already in flight when it is called, so a reading of the twin
+  // validated against the graph before the twin was erased from it has reached the store (and
+  // the listeners) before this returns. Erasing a twin is therefore: erase it from the graph
+  // (new readings fail with kUnknownTwin), ForgetTwin, then erase its history and live state.
+  // Must not be called from a listener (it would wait for its own write).
+  void ForgetTwin(std::string_view twin_id);
+
   // Counts a rejection found before Write (a decoder's malformed input).
   void Count(RejectReason reason, uint64_t n = 1);
 
@@ -97,6 +109,10 @@ class Ingestor {
  private:
   // Write and WriteEach: validate each group, create missing series, one store write, listeners.
   std::vector<Status> WriteGroups(std::span<const std::span<const Reading>> groups, const Describe& describe);
+  std::vector<Status> CheckAndWrite(std::span<const std::span<const Reading>> groups, const Describe& describe);
+  // Registers a write in flight in the current epoch (returned) / unregisters it (ForgetTwin).
+  uint64_t EnterWrite();
+  void LeaveWrite(uint64_t epoch);
   // The series id of each spec (cached, else created); a failed spec's Status in `failed`.
   Status ResolveSeries(const std::vector<tsdb::SeriesSpec>& specs, std::vector<tsdb::SeriesId>& ids,
                        std::vector<Status>& failed);
@@ -113,6 +129,12 @@ class Ingestor {
   std::shared_mutex listeners_mu_;
   std::vector<std::pair<uint64_t, Listener>> listeners_;  // guarded by listeners_mu_
   uint64_t next_listener_ = 1;                           // guarded by listeners_mu_
+  // Writes in flight by the epoch they started in; ForgetTwin starts a new epoch and waits
+  // until none of an older one is left (new writes never hold it up, so it cannot starve).
+  std::mutex in_flight_mu_;
+  std::condition_variable in_flight_left_;
+  uint64_t epoch_ = 0;                          // guarded by in_flight_mu_
+  std::map<uint64_t, std::size_t> in_flight_;  // epoch → writes; guarded by in_flight_mu_
   std::atomic<uint64_t> accepted_{0};
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejected_{};
 };

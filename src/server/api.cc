@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -77,6 +78,7 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/digitaltwins/{id}/relationships", internal::ListRelationships, true, kRead, Scope::kTwin, nullptr},
     {"GET", "/digitaltwins/{id}/incomingrelationships", internal::ListIncomingRelationships, true, kRead,
      Scope::kTwin, nullptr},
+    {"POST", "/digitaltwins/{id}/erase", internal::EraseTwin, false, kAdmin, Scope::kTwin, "twin.erase"},
     {"POST", "/query", internal::Query, true, kRead, Scope::kFiltered, nullptr},
     {"GET", "/timeseries", internal::ListTimeSeries, false, kRead, Scope::kFiltered, nullptr},
     {"POST", "/timeseries/query", internal::QueryTimeSeries, false, kRead, Scope::kFiltered, nullptr},
@@ -264,6 +266,11 @@ Result<HttpResponse> DigitalTwinsApi::Dispatch(const HttpRequest& request, Route
     if (auto caller = internal::Authenticate(ctx, request, query); caller.ok()) match.auth = std::move(*caller);
   } else {
     DOPPEL_ASSIGN_OR_RETURN(match.auth, internal::Authenticate(ctx, request, query));
+    if (match.auth.authenticated && !ctx.rate_limiter.Admit(match.auth.principal.subject, ctx.clock.Now())) {
+      return Status::ResourceExhausted("'" + match.auth.principal.subject + "' is over its limit of " +
+                                       fmt::format("{:g}", ctx.options.requests_per_second_per_caller) +
+                                       " requests per second; retry later", "TooManyRequests");
+    }
     switch (spec.scope) {
       case Scope::kServer:
         DOPPEL_RETURN_IF_ERROR(internal::Authorize(ctx, match.auth, spec.action, {}));
@@ -300,6 +307,8 @@ HttpResponse DigitalTwinsApi::Handle(const HttpRequest& request) {
         response.SetHeader("Allow", allow);
       } else if (result.status().code() == StatusCode::kUnauthenticated) {
         response.SetHeader("WWW-Authenticate", "Bearer realm=\"doppel\"");
+      } else if (result.status().code() == StatusCode::kResourceExhausted) {
+        response.SetHeader("Retry-After", std::to_string(state_->ctx.rate_limiter.RetryAfterSeconds()));
       }
     }
   } catch (const std::exception& e) {

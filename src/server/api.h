@@ -77,6 +77,11 @@ struct ApiOptions {
   // and reads (an operator's screen) stay answered. 0 = no limit. `doppel serve` sets it to
   // the worker count minus one.
   std::size_t max_ingest_in_flight = 0;
+  // Requests per second each authenticated caller (API key, JWT subject) may make, sustained,
+  // and the burst it may spend at once; beyond, 429 with Retry-After. 0 = no limit (default).
+  // Dev mode is not limited: there is only one caller.
+  double requests_per_second_per_caller = 0;
+  double request_burst_per_caller = 0;  // 0 = twice the rate
 };
 
 // The engines behind the API besides the graph. Each is optional: its routes answer
@@ -87,6 +92,11 @@ struct ApiServices {
   ingest::LiveState* live = nullptr;     // GET /digitaltwins/{id}/telemetry (latest values)
   // Writes a consistent copy of every store into `dir` (POST /backup); see app/serve.cc.
   std::function<Status(const std::string& dir)> backup;
+  // Right to erasure (POST /digitaltwins/{id}/erase): erases the twin from the graph, the
+  // ingest cache, history and the live state, and answers what was removed:
+  // {"twin", "relationships", "series", "points"}. NotFound for an unknown twin. Null = 503
+  // "erasure is not enabled on this server". See app/serve.cc and docs/security.md.
+  std::function<Result<json::object>(std::string_view twin_id)> erase_twin;
   // The connectors' health, one JSON object each with at least "name" (GET /connectors).
   std::function<json::array()> connectors;
   // More metric families for /metrics (connectors, streams): each appends Prometheus text.

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <map>
+#include <vector>
 
 namespace doppel::store {
 namespace {
@@ -177,6 +179,34 @@ Status RocksJournal::Replay(
   }
   db_->ReleaseSnapshot(snapshot);
   return result;
+}
+
+// Per key while there are few (each compaction rewrites only the files holding that key);
+// past that, once over the span they cover in each record kind, so a twin with many
+// relationships rewrites a file once rather than once per relationship.
+Status RocksJournal::Purge(std::span<const twin::Mutation> deleted) {
+  constexpr std::size_t kMaxSingleKeyCompactions = 8;
+  std::map<std::string_view, std::vector<std::string>> by_prefix;
+  for (const auto& m : deleted) {
+    if (!IsDelete(m.kind)) continue;
+    by_prefix[PrefixOf(m.kind)].push_back(std::string(PrefixOf(m.kind)) + m.key);
+  }
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  options.exclusive_manual_compaction = false;  // background flushes and compactions go on
+  auto compact = [&](const std::string& first, const std::string& last) {
+    const rocksdb::Slice begin(first), end(last);  // both inclusive
+    return FromRocks(db_->CompactRange(options, &begin, &end), "journal purge");
+  };
+  for (auto& [prefix, keys] : by_prefix) {
+    std::sort(keys.begin(), keys.end());
+    if (keys.size() > kMaxSingleKeyCompactions) {
+      DOPPEL_RETURN_IF_ERROR(compact(keys.front(), keys.back()));
+      continue;
+    }
+    for (const std::string& key : keys) DOPPEL_RETURN_IF_ERROR(compact(key, key));
+  }
+  return Status::Ok();
 }
 
 Status RocksJournal::Checkpoint(const std::string& dir) {

@@ -35,6 +35,11 @@ class RocksJournal final : public twin::Journal {
   Status Commit(std::span<const twin::Mutation> mutations, uint64_t last_event_seq) override;
   Status Replay(const std::function<Status(twin::Mutation::Kind, std::string_view, std::string_view)>& visit,
                 uint64_t& last_event_seq) override;
+  // Compacts the deleted records' key ranges to the last level (RocksDB CompactRange, after
+  // the flush it starts, which also retires the write-ahead log file holding the old writes),
+  // so their bytes leave the table files. Until the next Open, RocksDB's MANIFEST may still
+  // name a deleted key where it was a table file's first or last key.
+  Status Purge(std::span<const twin::Mutation> deleted) override;
 
   // Writes a consistent copy of the store into `dir` (which must not exist; its parent must)
   // while commits go on: hard links to the immutable files plus a copy of the rest, so it is

@@ -146,6 +146,13 @@ struct RollupData {
   std::vector<RollupRow> rows;
 };
 
+// What SeriesStore::EraseTwin removed.
+struct EraseStats {
+  uint64_t series = 0;
+  uint64_t points = 0;  // SeriesStats::points of those series, summed (late duplicates twice)
+  uint64_t chunks = 0;  // sealed chunks
+};
+
 struct SeriesPoint {
   SeriesId series = 0;
   TimeNs time = 0;
@@ -231,6 +238,27 @@ class SeriesStore {
   // of chunks replaced. Errors: NotFound, Internal.
   Result<size_t> Compact(SeriesId id);
 
+  // Right to erasure (docs/security.md, "Erasing a twin"): removes every series of `twin_id`
+  // with every key it has in any key space — catalog ("s/"), write-ahead records ("w/"),
+  // chunks ("c/") and their index ("h/"), roll-ups ("u/") and the roll-up floor ("f/") — in
+  // one atomic batch (synced per SeriesStoreOptions::sync), drops its in-memory state (head,
+  // out-of-order buffer, newest point, statistics, the (twin, path) → id map), and then
+  // compacts the erased key ranges down to the last level (RocksDB CompactRange), so the
+  // bytes are gone from the table files, not just hidden behind tombstones; RocksDB's own
+  // write-ahead log holding the old writes is retired by the flush that compaction starts.
+  // OK with zero counts for a twin without series. `stats` (optional) receives what was
+  // removed.
+  //
+  // Concurrency: the delete and the in-memory removal happen under the store's lock, the
+  // compaction after it, so writes and reads of other series only wait for the batch. A
+  // concurrent Write to the twin's series either completes before (and its points are
+  // erased) or comes after and fails with InvalidArgument "unknown series id" (the id is
+  // never handed out again by this process); a CreateSeries after the erase makes a fresh,
+  // empty series with a new id. Reads of an erased id answer NotFound.
+  // Errors: Internal (RocksDB); if the compaction fails the data is already deleted
+  // (invisible and gone after RocksDB's next compaction of that range).
+  Status EraseTwin(std::string_view twin_id, EraseStats* stats = nullptr);
+
   // Number of sealed chunks of a series (for tests and /metrics).
   size_t ChunkCount(SeriesId id) const;
 
@@ -265,6 +293,7 @@ class SeriesStore {
   Result<SeriesData> ReadLocked(const Series& s, TimeNs start, TimeNs end) const;
   Status StageRollups(Series& s, TimeNs new_floor, rocksdb::WriteBatch& batch);
   static SeriesStats StatsOf(const Series& s);
+  Status CompactErased(std::vector<SeriesId> ids);
   Status CompactGroup(const Series& s, const std::vector<uint64_t>& seqs, rocksdb::WriteBatch& batch,
                       std::vector<std::pair<uint64_t, ChunkRef>>* fresh);
   Result<std::optional<Point>> LastOf(const Series& s) const;

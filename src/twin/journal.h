@@ -40,6 +40,14 @@ class Journal {
   // kPut* mutation, in key order), then sets `last_event_seq` to the last committed one. A
   // non-OK Status from `visit` stops the replay and is returned. The views passed to `visit`
   // are valid only during the call.
+  // Makes the records named by `deleted` (delete mutations already committed) physically
+  // gone from storage, not only marked deleted: for erasure (TwinGraph::EraseTwin). May take
+  // long (a store rewrites files); called without the graph's lock. Default: nothing to do,
+  // for journals that keep no bytes of deleted records.
+  virtual Status Purge(std::span<const Mutation> deleted) {
+    (void)deleted;
+    return Status::Ok();
+  }
   virtual Status Replay(const std::function<Status(Mutation::Kind, std::string_view key,
                                                    std::string_view value)>& visit,
                         uint64_t& last_event_seq) = 0;

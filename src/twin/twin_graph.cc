@@ -527,6 +527,41 @@ Status TwinGraph::DeleteTwin(std::string_view id, const Preconditions& pre) {
   return Status::Ok();
 }
 
+Status TwinGraph::EraseTwin(std::string_view id, std::size_t* relationships) {
+  std::vector<Mutation> mutations;
+  {
+    std::unique_lock lock(mu_);
+    const Twin* existing = state_.FindTwin(id);
+    if (!existing) return TwinNotFound(id);
+    std::vector<std::pair<std::string, std::string>> rels;  // (source, relationship id)
+    if (const auto* out = state_.Outgoing(id)) {
+      for (const auto& [rel_id, rel] : *out) rels.emplace_back(std::string(id), rel_id);
+    }
+    if (const auto* in = state_.Incoming(id)) {
+      for (const auto& [source, rel_id] : *in) {
+        if (source != id) rels.emplace_back(source, rel_id);  // a self-relationship is outgoing too
+      }
+    }
+    for (const auto& [source, rel_id] : rels) {
+      mutations.push_back({Mutation::Kind::kDeleteRelationship, RelationshipKey(source, rel_id), {}});
+    }
+    mutations.push_back({Mutation::Kind::kDeleteTwin, std::string(id), {}});
+    // One commit for all of it, recording the sequence of the last of its events.
+    DOPPEL_RETURN_IF_ERROR(journal_.Commit(mutations, last_event_seq_ + mutations.size()));
+    for (const auto& [source, rel_id] : rels) {
+      json::object deleted = state_.FindRelationship(source, rel_id)->doc;
+      state_.EraseRelationship(source, rel_id);
+      PublishLocked(EventType::kRelationshipDeleted, RelationshipSubject(source, rel_id), std::move(deleted));
+    }
+    json::object deleted = existing->doc;
+    state_.EraseTwin(id);
+    PublishLocked(EventType::kTwinDeleted, std::string(id), std::move(deleted));
+    if (relationships != nullptr) *relationships = rels.size();
+  }
+  // Outside the lock: a store may rewrite files for this, and other writers must not wait.
+  return journal_.Purge(mutations);
+}
+
 // ---- components ----
 
 namespace {

@@ -156,6 +156,16 @@ class TwinGraph {
   // InvalidArgument "RelationshipsNotDeleted" (400, as in ADT) if the twin still has
   // relationships, outgoing or incoming: ADT requires deleting them first.
   Status DeleteTwin(std::string_view id, const Preconditions& pre);
+  // Right to erasure (docs/security.md, "Erasing a twin"): deletes every outgoing and incoming
+  // relationship of the twin and then the twin, in ONE journal commit (all or nothing), and
+  // publishes the events a client deleting them one by one would cause: RelationshipDeleted
+  // for each (outgoing first, by id, then incoming by source), then TwinDeleted. After the
+  // commit, outside the graph's lock, asks the journal to Purge the deleted records so their
+  // bytes leave its files (Journal::Purge). `relationships` (optional) receives how many were
+  // deleted. No preconditions: erasure is not a concurrent edit. Errors: NotFound
+  // "DigitalTwinNotFound"; the journal's (nothing changed); Purge's (the twin is deleted, its
+  // bytes may linger until the store's next compaction of that range).
+  Status EraseTwin(std::string_view id, std::size_t* relationships = nullptr);
 
   // ---- components ----
   Result<json::object> GetComponent(std::string_view id, std::string_view component) const;

@@ -64,7 +64,7 @@ class AccessTest : public ::testing::Test {
         "lobby-reader": [{"actions": ["read"], "twins": ["lobby*"]}]}})").value());
     ASSERT_TRUE(policy.ok()) << policy.status().ToString();
     authorizer_ = std::make_unique<auth::Authorizer>(*policy, &graph_, &events_);
-    ApiServices services;
+    ApiServices& services = services_;
     services.ingestor = ingestor_.get();
     services.history = store_.get();
     services.authenticator = &authenticator_;
@@ -189,6 +189,7 @@ class AccessTest : public ::testing::Test {
   auth::Authenticator authenticator_{{.api_keys = keys_.get()}};
   std::unique_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<audit::AuditLog> audit_ = audit::AuditLog::InMemory();
+  ApiServices services_;
   std::unique_ptr<DigitalTwinsApi> api_;
   std::map<std::string, std::string> key_ids_;
   std::string admin_, viewer_, wing_, lobby_, expiring_;
@@ -328,6 +329,20 @@ TEST_F(AccessTest, ApiKeysAreManagedThroughTheApiAndRevocationIsImmediate) {
   HttpResponse after = As(token, "GET", "/auth/whoami");
   EXPECT_EQ(after.status, 401);
   EXPECT_THAT(after.body, HasSubstr("revoked"));
+}
+
+TEST_F(AccessTest, EachCallerHasItsOwnRateLimit) {
+  api_ = std::make_unique<DigitalTwinsApi>(
+      graph_, clock_, ApiOptions{.requests_per_second_per_caller = 2, .request_burst_per_caller = 3}, services_);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(As(viewer_, "GET", "/digitaltwins/room-1").status, 200) << i;
+  HttpResponse over = As(viewer_, "GET", "/digitaltwins/room-1");
+  EXPECT_EQ(over.status, 429);
+  EXPECT_EQ(over.Header("Retry-After"), "1");
+  EXPECT_THAT(ErrorMessage(over), HasSubstr("over its limit of 2 requests per second"));
+  EXPECT_EQ(As(wing_, "GET", "/digitaltwins/room-1").status, 200);  // another caller is not affected
+  clock_.Set(clock_.Now() + std::chrono::milliseconds(500));      // one token back
+  EXPECT_EQ(As(viewer_, "GET", "/digitaltwins/room-1").status, 200);
+  EXPECT_EQ(As(viewer_, "GET", "/digitaltwins/room-1").status, 429);
 }
 
 TEST_F(AccessTest, HealthzTellsStrangersOnlyThatItIsUp) {

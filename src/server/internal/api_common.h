@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "server/api.h"
 #include "server/http_message.h"
+#include "server/internal/rate_limiter.h"
 #include "server/router.h"
 #include "server/url.h"
 #include "twin/twin_graph.h"
@@ -36,6 +37,9 @@ struct ApiContext {
   int64_t denial_second = 0;
   int denials_this_second = 0;
   uint64_t denials_unrecorded = 0;
+  RateLimiter rate_limiter{options.requests_per_second_per_caller,
+                           options.request_burst_per_caller > 0 ? options.request_burst_per_caller
+                                                                : 2 * options.requests_per_second_per_caller};
 };
 
 using Handler = Result<HttpResponse> (*)(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);

@@ -43,6 +43,9 @@ Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& req
 // backup_handlers.cc — POST /backup
 Result<HttpResponse> Backup(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 
+// erasure_handlers.cc — POST /digitaltwins/{id}/erase (right to erasure, docs/security.md)
+Result<HttpResponse> EraseTwin(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
 // timeseries_handlers.cc — /timeseries (history queries, docs/history.md)
 Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> QueryTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
