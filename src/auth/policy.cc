@@ -266,6 +266,8 @@ struct RoleSetGrants {
   ActionMask server_wide = 0;  // from unscoped grants
   ActionMask every_twin = 0;   // from unscoped and "*" grants
   ActionMask selective = 0;    // union of the remaining grants' actions: a quick reject
+  ActionMask by_pattern = 0;   // actions some wildcard-pattern grant holds
+  ActionMask by_model = 0;     // actions some model grant holds
   std::vector<std::shared_ptr<const CompiledRole>> roles;  // keeps `grants` alive
   std::vector<const CompiledGrant*> grants;                // the selective ones
 
@@ -301,6 +303,7 @@ std::shared_ptr<const StringSet> RoleSetGrants::IdsFor(Action action, const Grap
 // `action` on a twin by id: the merged exact and scope ids, then the wildcard patterns.
 bool SelectsById(const RoleSetGrants& set, Action action, const StringSet& merged, std::string_view twin_id) {
   if (!merged.empty() && merged.contains(twin_id)) return true;
+  if (!(set.by_pattern & Bit(action))) return false;
   for (const CompiledGrant* grant : set.grants) {
     if (!(grant->actions & Bit(action))) continue;
     for (const WildcardPattern& p : grant->patterns) {
@@ -319,7 +322,7 @@ bool SelectsByModel(const CompiledGrant& grant, std::string_view model_id, const
 bool Can(const RoleSetGrants& set, const GraphView& view, const StringSet& merged, Action action,
          std::string_view twin_id, std::string_view model_id) {
   if (SelectsById(set, action, merged, twin_id)) return true;
-  if (model_id.empty()) return false;
+  if (model_id.empty() || !(set.by_model & Bit(action))) return false;
   for (const CompiledGrant* grant : set.grants) {
     if ((grant->actions & Bit(action)) && SelectsByModel(*grant, model_id, view)) return true;
   }
@@ -586,6 +589,8 @@ std::shared_ptr<const RoleSetGrants> Authorizer::State::MakeRoleSet(
         set->every_twin |= grant.actions;
       } else {
         set->selective |= grant.actions;
+        if (!grant.patterns.empty()) set->by_pattern |= grant.actions;
+        if (grant.model_slot >= 0) set->by_model |= grant.actions;
         set->grants.push_back(&grant);
       }
     }
@@ -661,9 +666,7 @@ bool Authorizer::Allows(const Principal& principal, Action action, const Resourc
 
   std::shared_ptr<const GraphView> view = state_->CurrentView();
   if (SelectsById(*set, action, *set->IdsFor(action, *view), resource.twin_id)) return true;
-  bool wants_model = false;
-  for (const CompiledGrant* grant : set->grants) wants_model |= (grant->actions & bit) && grant->model_slot >= 0;
-  if (!wants_model) return false;
+  if (!(set->by_model & bit)) return false;
   // Only now, and only without a model from the caller, pay for a look-up under the graph's
   // shared lock.
   std::string looked_up;
