@@ -10,9 +10,10 @@ namespace {
 namespace fs = std::filesystem;
 
 // The stores of a data directory, as app/serve.cc lays it out; the optional ones are absent
-// from backups of servers that never had API keys or an audit log.
+// from backups of servers that never had API keys, an audit log or API-defined connectors
+// (connectors.json, a file; the others are directories).
 constexpr const char* kStores[] = {"graph", "history"};
-constexpr const char* kOptionalStores[] = {"auth", "audit"};
+constexpr const char* kOptionalStores[] = {"auth", "audit", "connectors.json"};
 
 Status Restore(const fs::path& backup, const fs::path& data) {
   std::error_code ec;
@@ -29,7 +30,7 @@ Status Restore(const fs::path& backup, const fs::path& data) {
   if (ec) return Status::Unavailable("cannot create " + data.string() + ": " + ec.message());
   std::vector<const char*> present(std::begin(kStores), std::end(kStores));
   for (const char* store : kOptionalStores) {
-    if (!fs::is_directory(backup / store, ec)) continue;
+    if (!fs::exists(backup / store, ec)) continue;
     if (fs::exists(data / store, ec)) {
       return Status::AlreadyExists((data / store).string() + " already exists; restore into an empty data directory");
     }

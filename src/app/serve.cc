@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/connector_registry.h"
 #include "app/serve_security.h"
 #include "base/clock.h"
 #include "ingest/erasure.h"
@@ -87,15 +88,21 @@ class HistoryStore {
 
 // POST /backup: <dir>/graph and <dir>/history, each a RocksDB checkpoint taken while serving
 // (docs/operations.md). `dir` must not exist; a failed backup removes what it wrote.
-// Copies the small file-based stores (API keys, the audit log) of `data_dir` into `backup`.
-// Each file is replaced atomically (keys) or only appended to (audit), so a plain copy is a
-// consistent version; a torn last audit line is dropped when the copy is opened.
+// Copies the small file-based stores (API keys, the audit log, the API-defined connectors) of
+// `data_dir` into `backup`. Each file is replaced atomically (keys, connectors) or only
+// appended to (audit), so a plain copy is a consistent version; a torn last audit line is
+// dropped when the copy is opened.
 Status CopyFileStores(const fs::path& data_dir, const fs::path& backup) {
   for (const char* store : {"auth", "audit"}) {
     std::error_code ec;
     if (!fs::is_directory(data_dir / store, ec)) continue;
     fs::copy(data_dir / store, backup / store, fs::copy_options::recursive, ec);
     if (ec) return Status::Unavailable("copying " + (data_dir / store).string() + " failed: " + ec.message());
+  }
+  std::error_code ec;
+  if (fs::exists(data_dir / kConnectorsFile, ec)) {
+    fs::copy_file(data_dir / kConnectorsFile, backup / kConnectorsFile, ec);
+    if (ec) return Status::Unavailable("copying " + (data_dir / kConnectorsFile).string() + " failed: " + ec.message());
   }
   return Status::Ok();
 }
@@ -169,35 +176,6 @@ Status ApplyRetentionAtStart(tsdb::SeriesStore& store, const ServeOptions& optio
   if (options.retention.empty()) return Status::Ok();
   DOPPEL_ASSIGN_OR_RETURN(size_t dropped, store.ApplyRetention(options.retention, clock.Now().time_since_epoch().count()));
   spdlog::info("history retention: {} rules, {} chunks dropped at start", options.retention.size(), dropped);
-  return Status::Ok();
-}
-
-using Connectors = std::vector<std::unique_ptr<connect::mqtt::MqttConnector>>;
-
-// GET /connectors and the connectors' /metrics families.
-void AddConnectorServices(const Connectors& connectors, server::ApiServices& services) {
-  services.connectors = [&connectors] {
-    json::array all;
-    for (const auto& c : connectors) all.push_back(c->HealthJson());
-    return all;
-  };
-  services.metrics.push_back([&connectors](std::string& out) {
-    std::vector<const connect::mqtt::MqttConnector*> all;
-    for (const auto& c : connectors) all.push_back(c.get());
-    if (!all.empty()) connect::mqtt::RenderMqttMetrics(all, out);
-  });
-}
-
-// Starts every connector, or none: on the first failure the started ones are stopped.
-Status StartConnectors(const Connectors& connectors) {
-  for (const auto& connector : connectors) {
-    if (Status started = connector->Start(); !started.ok()) {
-      for (const auto& c : connectors) c->Stop();
-      return Status(started.code(), "", "cannot start MQTT connector '" + connector->config().name +
-                                            "': " + std::string(started.message()));
-    }
-    spdlog::info("MQTT connector '{}' started ({})", connector->config().name, connector->config().broker);
-  }
   return Status::Ok();
 }
 
@@ -307,11 +285,13 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
       return BackupTo(dir, options.data_dir, *graph_store, (*history)->store());
     };
   }
-  Connectors connectors;
-  for (const auto& config : options.connectors) {
-    connectors.push_back(std::make_unique<connect::mqtt::MqttConnector>(config, ingestor, graph, clock));
+  // The config file's connectors and the API-defined ones (<data-dir>/connectors.json).
+  auto connectors = ConnectorRegistry::Open(options.connectors, options.data_dir, ingestor, graph, clock);
+  if (!connectors.ok()) {
+    spdlog::error("cannot load the MQTT connectors: {}", connectors.status().ToString());
+    return 1;
   }
-  AddConnectorServices(connectors, services);
+  (*connectors)->AddTo(services);
   server::DigitalTwinsApi api(graph, clock, ApiOptionsOf(options), services);
   server::HttpServerOptions http_options = HttpOptionsOf(options);
   http_options.websocket = stream::WebSocketEndpointFor(
@@ -321,7 +301,7 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     spdlog::error("cannot start the HTTP server: {}", started.ToString());
     return 1;
   }
-  if (Status started = StartConnectors(connectors); !started.ok()) {
+  if (Status started = (*connectors)->StartAll(); !started.ok()) {
     spdlog::error("{}", started.ToString());
     http.Stop();
     return 1;
@@ -334,7 +314,7 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping: finishing requests in flight", signal == SIGINT ? "SIGINT" : "SIGTERM");
-  for (const auto& connector : connectors) connector->Stop();  // first: no new readings in flight
+  (*connectors)->StopAll();  // first: no new readings in flight
   http.Stop();
   events.Unsubscribe(forget_deleted);
   if (Status flushed = (*history)->store().Flush(); !flushed.ok()) {

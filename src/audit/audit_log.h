@@ -66,10 +66,10 @@ struct AuditEvent {
 
 struct AuditRecord {
   uint64_t seq = 0;
-  TimePoint time;
-  AuditEvent event;
-  std::string prev_hash;  // hex
-  std::string hash;       // hex
+  TimePoint time = {};
+  AuditEvent event = {};
+  std::string prev_hash = {};  // hex
+  std::string hash = {};       // hex
 };
 json::object AuditRecordToJson(const AuditRecord& record);
 

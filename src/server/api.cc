@@ -91,6 +91,8 @@ constexpr RouteSpec kRoutes[] = {
     {"POST", "/api/v2/write", internal::WriteLineProtocolV2, false, kIngest, Scope::kFiltered, nullptr},
     {"GET", "/connectors", internal::ListConnectors, false, kRead, Scope::kServer, nullptr},
     {"GET", "/connectors/{name}", internal::GetConnector, false, kRead, Scope::kServer, nullptr},
+    {"PUT", "/connectors/{name}", internal::PutConnector, false, kAdmin, Scope::kServer, "connector.put"},
+    {"DELETE", "/connectors/{name}", internal::DeleteConnector, false, kAdmin, Scope::kServer, "connector.delete"},
     {"POST", "/backup", internal::Backup, false, kAdmin, Scope::kServer, "server.backup"},
     {"GET", "/auth/whoami", internal::WhoAmI, false, kRead, Scope::kAuthenticated, nullptr},
     {"GET", "/auth/apikeys", internal::ListApiKeys, false, kAdmin, Scope::kServer, nullptr},

@@ -29,6 +29,7 @@
 #include <string>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "base/clock.h"
 #include "server/http_message.h"
@@ -99,6 +100,13 @@ struct ApiServices {
   std::function<Result<json::object>(std::string_view twin_id)> erase_twin;
   // The connectors' health, one JSON object each with at least "name" (GET /connectors).
   std::function<json::array()> connectors;
+  // PUT /connectors/{name}: creates or replaces an API-defined connector from one connector
+  // object (docs/mqtt.md) and starts it; answers (created?, its health JSON). DELETE stops and
+  // removes one. Null = 503 "connectors cannot be changed on this server". See
+  // app/connector_registry.h.
+  std::function<Result<std::pair<bool, json::object>>(std::string_view name, const json::value& config)>
+      put_connector;
+  std::function<Status(std::string_view name)> delete_connector;
   // More metric families for /metrics (connectors, streams): each appends Prometheus text.
   std::vector<std::function<void(std::string& out)>> metrics;
 

@@ -173,6 +173,8 @@ class AccessTest : public ::testing::Test {
         {"PATCH /digitaltwins/{id}", R"([{"op": "replace", "path": "/temperature", "value": 22}])"},
         {"POST /auth/apikeys", R"({"name": "x", "roles": ["viewer"]})"},
         {"POST /backup", R"({"path": "/tmp/doppel-access-test-backup"})"},
+        {"PUT /connectors/{name}",
+         R"({"broker": "mqtt://127.0.0.1:1", "clientId": "access-test", "mappings": [{"topic": "t/{twinId}"}]})"},
     };
     auto it = kBodies.find(label);
     return it == kBodies.end() ? "" : it->second;

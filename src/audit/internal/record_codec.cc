@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <initializer_list>
 #include <memory>
@@ -141,10 +142,17 @@ Result<AuditEvent> EventFields(json::object& o) {
 }  // namespace
 
 std::string FormatAuditTime(TimePoint t) {
-  using namespace std::chrono;
-  auto secs = floor<seconds>(t);
-  auto nanos = duration_cast<nanoseconds>(t - secs).count();
-  std::time_t tt = system_clock::to_time_t(time_point_cast<system_clock::duration>(secs));
+  // Split in integers: floor<seconds> of a time before 1677-09-21T00:12:44Z converts back to
+  // nanoseconds past the int64 range (undefined behaviour, found by audit_record_fuzz).
+  constexpr int64_t kNanosPerSecond = 1'000'000'000;
+  const int64_t count = t.time_since_epoch().count();
+  int64_t secs = count / kNanosPerSecond;
+  int64_t nanos = count % kNanosPerSecond;
+  if (nanos < 0) {
+    nanos += kNanosPerSecond;
+    --secs;
+  }
+  std::time_t tt = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&tt, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
@@ -203,6 +211,11 @@ Result<AuditRecord> ParseRecordLine(std::string_view line) {
   DOPPEL_ASSIGN_OR_RETURN(r.event, EventFields(o));
   DOPPEL_ASSIGN_OR_RETURN(r.prev_hash, HashField(o, "prev"));
   DOPPEL_ASSIGN_OR_RETURN(r.hash, HashField(o, "hash"));
+  // The suffix must be the top-level "hash" itself: a nested object ending in ,"hash":"…"}
+  // would otherwise pass the check above and RecomputeHash would cut the line in the wrong place.
+  if (!line.ends_with("\"}") || line.substr(line.size() - 66, 64) != r.hash) {
+    return Status::InvalidArgument("\"hash\" is not the last field");
+  }
   return r;
 }
 

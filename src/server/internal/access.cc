@@ -22,11 +22,12 @@ std::string DescribeCaller(const auth::Principal& p) {
 }
 
 // What a route acted on, for the audit record: "turbine-7", "turbine-7/rel-1", "model:dtmi:..",
-// "apikey:abc".
+// "apikey:abc", "connector:site-broker".
 std::string TargetOf(const RouteMatch& match) {
   if (match.route == nullptr) return "";
   std::string_view key = match.params.Get("keyId");
   if (!key.empty()) return "apikey:" + std::string(key);
+  if (std::string_view name = match.params.Get("name"); !name.empty()) return "connector:" + std::string(name);
   std::string_view id = match.params.Get("id");
   if (id.empty()) return "";
   if (match.route->pattern.starts_with("/models")) return "model:" + std::string(id);

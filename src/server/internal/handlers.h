@@ -37,6 +37,8 @@ Result<HttpResponse> SendComponentTelemetry(ApiContext& ctx, const HttpRequest& 
 Result<HttpResponse> GetLiveTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> ListConnectors(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> GetConnector(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> PutConnector(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> DeleteConnector(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> WriteLineProtocolV1(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> WriteLineProtocolV2(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 

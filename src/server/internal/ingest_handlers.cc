@@ -192,6 +192,20 @@ Result<HttpResponse> GetConnector(ApiContext& ctx, const HttpRequest&, const Rou
   return Status::NotFound("connector '" + std::string(name) + "' not found");
 }
 
+// PUT /connectors/{name}: 201 created / 200 replaced, with the connector's health.
+Result<HttpResponse> PutConnector(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
+  if (!ctx.services.put_connector) return Status::Unavailable("connectors cannot be changed on this server");
+  DOPPEL_ASSIGN_OR_RETURN(json::value body, ParseObjectBody(ctx, request, "a connector object (docs/mqtt.md)"));
+  DOPPEL_ASSIGN_OR_RETURN(auto put, ctx.services.put_connector(match.params.Get("name"), body));
+  return HttpResponse::Json(put.first ? 201 : 200, put.second);
+}
+
+Result<HttpResponse> DeleteConnector(ApiContext& ctx, const HttpRequest&, const RouteMatch& match) {
+  if (!ctx.services.delete_connector) return Status::Unavailable("connectors cannot be changed on this server");
+  DOPPEL_RETURN_IF_ERROR(ctx.services.delete_connector(match.params.Get("name")));
+  return HttpResponse::NoContent();
+}
+
 Result<HttpResponse> SendComponentTelemetry(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   return WriteTelemetry(ctx, request, match, match.params.Get("componentPath"));
 }

@@ -1,0 +1,266 @@
+#include "app/connector_registry.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace doppel::app {
+namespace {
+
+namespace fs = std::filesystem;
+using connect::mqtt::MqttConnector;
+using connect::mqtt::MqttConnectorConfig;
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+Status WriteAll(int fd, std::string_view contents, const std::string& path) {
+  while (!contents.empty()) {
+    ssize_t n = ::write(fd, contents.data(), contents.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Internal("cannot write " + path + ": " + ErrnoText());
+    contents.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// Replaces `path` with `contents` so that a crash leaves the old or the new file, never a torn
+// one: write a temporary (0600: it may hold broker passwords), fsync, rename, fsync the
+// directory (the rename is durable only once the directory is).
+Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+  std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Internal("cannot create " + temp + ": " + ErrnoText());
+  Status written = WriteAll(fd, contents, temp);
+  if (written.ok() && ::fchmod(fd, 0600) != 0) written = Status::Internal("cannot chmod " + temp + ": " + ErrnoText());
+  if (written.ok() && ::fsync(fd) != 0) written = Status::Internal("cannot fsync " + temp + ": " + ErrnoText());
+  ::close(fd);
+  if (written.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+    written = Status::Internal("cannot rename " + temp + " to " + path + ": " + ErrnoText());
+  }
+  if (!written.ok()) {
+    ::unlink(temp.c_str());
+    return written;
+  }
+  std::string dir = fs::path(path).parent_path().string();
+  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return Status::Internal("cannot open " + dir + ": " + ErrnoText());
+  int synced = ::fsync(dir_fd);
+  ::close(dir_fd);
+  if (synced != 0) return Status::Internal("cannot fsync " + dir + ": " + ErrnoText());
+  return Status::Ok();
+}
+
+Status WithPrefix(const Status& status, const std::string& prefix) {
+  return Status(status.code(), "", prefix + status.message());
+}
+
+// The definition with its "name" filled in from the path; InvalidArgument when it names
+// another connector or is not an object.
+Result<json::value> NamedDefinition(std::string_view name, const json::value& config) {
+  if (!config.is_object()) return Status::InvalidArgument("expected a connector object (docs/mqtt.md)");
+  json::object definition = config.get_object();
+  if (const json::value* given = definition.if_contains("name")) {
+    if (!given->is_string() || given->get_string() != name) {
+      return Status::InvalidArgument("the body's \"name\" must equal the connector name in the path, '" +
+                                     std::string(name) + "'");
+    }
+  }
+  definition["name"] = name;
+  return json::value(std::move(definition));
+}
+
+}  // namespace
+
+ConnectorRegistry::ConnectorRegistry(std::string data_dir, ingest::Ingestor& ingestor, twin::TwinGraph& graph,
+                                     const Clock& clock)
+    : data_dir_(std::move(data_dir)), ingestor_(ingestor), graph_(graph), clock_(clock) {}
+
+ConnectorRegistry::~ConnectorRegistry() { StopAll(); }
+
+Result<std::unique_ptr<ConnectorRegistry>> ConnectorRegistry::Open(std::vector<MqttConnectorConfig> from_config,
+                                                                   std::string data_dir, ingest::Ingestor& ingestor,
+                                                                   twin::TwinGraph& graph, const Clock& clock) {
+  std::unique_ptr<ConnectorRegistry> registry(new ConnectorRegistry(std::move(data_dir), ingestor, graph, clock));
+  for (MqttConnectorConfig& config : from_config) {
+    DOPPEL_RETURN_IF_ERROR(registry->CheckUnique(config, nullptr));
+    registry->entries_.push_back({registry->Make(std::move(config)), true, nullptr});
+  }
+  if (registry->data_dir_.empty()) return registry;
+  const std::string path = registry->FilePath();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return registry;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) return Status::Unavailable("cannot read " + path);
+  const std::string prefix = path + " (API-defined MQTT connectors): ";
+  Result<json::value> parsed = ParseJson(text.str());
+  if (!parsed.ok()) return WithPrefix(parsed.status(), prefix);
+  if (!parsed->is_array()) return Status::InvalidArgument(prefix + "expected a JSON array of connector objects");
+  for (const json::value& definition : parsed->get_array()) {
+    Result<MqttConnectorConfig> config = connect::mqtt::ParseMqttConnectorConfig(definition);
+    if (!config.ok()) return WithPrefix(config.status(), prefix);
+    if (Status unique = registry->CheckUnique(*config, nullptr); !unique.ok()) return WithPrefix(unique, prefix);
+    registry->entries_.push_back({registry->Make(std::move(*config)), false, definition});
+  }
+  return registry;
+}
+
+Status ConnectorRegistry::StartAll() {
+  std::lock_guard lock(mu_);
+  for (Entry& entry : entries_) {
+    const MqttConnectorConfig& config = entry.connector->config();
+    if (Status started = entry.connector->Start(); !started.ok()) {
+      for (Entry& e : entries_) e.connector->Stop();
+      return WithPrefix(started, "cannot start MQTT connector '" + config.name + "': ");
+    }
+    spdlog::info("MQTT connector '{}' started ({}, from {})", config.name, config.broker,
+                 entry.from_config ? "the config file" : "the API");
+  }
+  return Status::Ok();
+}
+
+void ConnectorRegistry::StopAll() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  for (Entry& entry : entries_) entry.connector->Stop();
+}
+
+Result<std::pair<bool, json::object>> ConnectorRegistry::Put(std::string_view name, const json::value& config) {
+  DOPPEL_ASSIGN_OR_RETURN(json::value definition, NamedDefinition(name, config));
+  DOPPEL_ASSIGN_OR_RETURN(MqttConnectorConfig parsed, connect::mqtt::ParseMqttConnectorConfig(definition));
+  std::lock_guard lock(mu_);
+  if (stopped_) return Status::Unavailable("the server is stopping; connectors cannot be changed now");
+  Entry* existing = Find(name);
+  if (existing != nullptr && existing->from_config) {
+    return Status::Conflict("connector '" + std::string(name) + "' comes from the config file; change it there");
+  }
+  DOPPEL_RETURN_IF_ERROR(CheckUnique(parsed, existing));
+  std::unique_ptr<MqttConnector> connector = Make(std::move(parsed));
+  // Stop first: the replacement may use the same clientId, and a broker allows one session.
+  if (existing != nullptr) existing->connector->Stop();
+  auto restore_previous = [&] {
+    if (existing == nullptr) return;
+    if (Status restarted = existing->connector->Start(); !restarted.ok()) {
+      spdlog::warn("MQTT connector '{}': the previous definition did not start again: {}", name, restarted.ToString());
+    }
+  };
+  if (Status started = connector->Start(); !started.ok()) {
+    restore_previous();
+    return WithPrefix(started, "cannot start MQTT connector '" + std::string(name) + "': ");
+  }
+  if (Status persisted = Persist(name, &definition); !persisted.ok()) {
+    connector->Stop();
+    restore_previous();
+    return persisted;
+  }
+  const bool created = existing == nullptr;
+  if (created) {
+    entries_.push_back({std::move(connector), false, std::move(definition)});
+    existing = &entries_.back();
+  } else {
+    existing->connector = std::move(connector);
+    existing->definition = std::move(definition);
+  }
+  spdlog::info("MQTT connector '{}' {} through the API ({})", name, created ? "created" : "replaced",
+               existing->connector->config().broker);
+  json::object health = existing->connector->HealthJson();
+  health["source"] = "api";
+  return std::pair<bool, json::object>(created, std::move(health));
+}
+
+Status ConnectorRegistry::Delete(std::string_view name) {
+  std::lock_guard lock(mu_);
+  Entry* entry = Find(name);
+  if (entry == nullptr) return Status::NotFound("connector '" + std::string(name) + "' not found");
+  if (entry->from_config) {
+    return Status::Conflict("connector '" + std::string(name) + "' comes from the config file; change it there");
+  }
+  DOPPEL_RETURN_IF_ERROR(Persist(name, nullptr));
+  entry->connector->Stop();
+  entries_.erase(entries_.begin() + (entry - entries_.data()));
+  spdlog::info("MQTT connector '{}' deleted through the API", name);
+  return Status::Ok();
+}
+
+json::array ConnectorRegistry::Health() const {
+  std::lock_guard lock(mu_);
+  json::array all;
+  for (const Entry& entry : entries_) {
+    json::object health = entry.connector->HealthJson();
+    health["source"] = entry.from_config ? "config" : "api";
+    all.push_back(std::move(health));
+  }
+  return all;
+}
+
+void ConnectorRegistry::RenderMetrics(std::string& out) const {
+  std::lock_guard lock(mu_);
+  std::vector<const MqttConnector*> all;
+  for (const Entry& entry : entries_) all.push_back(entry.connector.get());
+  if (!all.empty()) connect::mqtt::RenderMqttMetrics(all, out);
+}
+
+void ConnectorRegistry::AddTo(server::ApiServices& services) {
+  services.connectors = [this] { return Health(); };
+  services.put_connector = [this](std::string_view name, const json::value& config) { return Put(name, config); };
+  services.delete_connector = [this](std::string_view name) { return Delete(name); };
+  services.metrics.push_back([this](std::string& out) { RenderMetrics(out); });
+}
+
+std::unique_ptr<MqttConnector> ConnectorRegistry::Make(MqttConnectorConfig config) const {
+  return std::make_unique<MqttConnector>(std::move(config), ingestor_, graph_, clock_);
+}
+
+Status ConnectorRegistry::CheckUnique(const MqttConnectorConfig& config, const Entry* replacing) const {
+  for (const Entry& entry : entries_) {
+    if (&entry == replacing) continue;
+    const MqttConnectorConfig& other = entry.connector->config();
+    const char* source = entry.from_config ? "the config file" : "the API";
+    if (other.name == config.name) {
+      return Status::Conflict("a connector named '" + config.name + "' already exists (from " + source + ")");
+    }
+    if (other.client_id == config.client_id) {
+      return Status::Conflict("clientId '" + config.client_id + "' is already used by connector '" + other.name +
+                              "' (from " + std::string(source) + "); each connector needs its own");
+    }
+  }
+  return Status::Ok();
+}
+
+ConnectorRegistry::Entry* ConnectorRegistry::Find(std::string_view name) {
+  for (Entry& entry : entries_) {
+    if (entry.connector->config().name == name) return &entry;
+  }
+  return nullptr;
+}
+
+Status ConnectorRegistry::Persist(std::string_view changed, const json::value* definition) const {
+  if (data_dir_.empty()) return Status::Ok();
+  json::array all;
+  bool seen = false;
+  for (const Entry& entry : entries_) {
+    if (entry.from_config) continue;
+    if (entry.connector->config().name != changed) {
+      all.push_back(entry.definition);
+    } else if (definition != nullptr) {
+      all.push_back(*definition);
+      seen = true;
+    } else {
+      seen = true;  // removed
+    }
+  }
+  if (!seen && definition != nullptr) all.push_back(*definition);
+  return WriteFileAtomically(FilePath(), ToJson(json::value(std::move(all))) + "\n");
+}
+
+std::string ConnectorRegistry::FilePath() const { return (fs::path(data_dir_) / kConnectorsFile).string(); }
+
+}  // namespace doppel::app
