@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -78,9 +79,16 @@ Result<TimePoint> ParseRfc3339(std::string_view s) {
     return bad();
   }
   if (pos != s.size()) return bad();
-  TimePoint t = sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) + nanoseconds(nanos) -
-                minutes(offset_minutes);
-  return t;
+  // A TimePoint counts nanoseconds in an int64 (1677-09-21 to 2262-04-11): add up in seconds
+  // first, which no four-digit year overflows, and refuse what does not fit rather than wrap.
+  const int64_t secs =
+      (sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec) - minutes(offset_minutes)).time_since_epoch().count();
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  if (secs < -kMaxSeconds || secs > kMaxSeconds) {
+    return Status::InvalidArgument(
+        fmt::format("'{}' is outside the times Doppel can represent (1678 to 2261)", s));
+  }
+  return TimePoint(nanoseconds(secs * 1'000'000'000 + nanos));
 }
 
 }  // namespace doppel

@@ -603,5 +603,33 @@ TEST_F(AuditLogTest, QueriesAndVerifyDuringAppendsSeeOnlyCompleteRecords) {
   EXPECT_EQ(log->Head().first, 200u);
 }
 
+// Found by audit_record_fuzz: a detail object ending in ,"hash":"<63 hex>"} made the line end
+// in the hash suffix while the record's own "hash" came first.
+TEST(RecordCodecTest, HashNestedAtTheEndIsNotTheRecordsHash) {
+  const std::string line = "{\"hash\":\"" + std::string(64, 'a') +
+                           "\",\"seq\":1,\"time\":\"2026-11-26T01:00:00.000000000Z\",\"actor\":\"a\","
+                           "\"action\":\"twin.create\",\"target\":\"t\",\"source\":\"\",\"outcome\":\"ok\","
+                           "\"prev\":\"" + kZeros + "\",\"detail\":{\"a\":1,\"hash\":\"" + std::string(63, 'b') + "\"}}";
+  auto parsed = internal::ParseRecordLine(line);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message(), "\"hash\" is not the last field");
+
+  AuditRecord record{.seq = 1, .time = kT0, .event = {.actor = "a", .action = "twin.create"}, .prev_hash = kZeros};
+  record.event.detail["hash"] = std::string(64, 'c');  // a "hash" inside detail is fine when not last
+  const std::string sealed = internal::SealRecord(record);
+  auto back = internal::ParseRecordLine(sealed);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->hash, record.hash);
+}
+
+// Found by audit_record_fuzz: times before 1677-09-21T00:12:44Z overflowed (undefined behaviour).
+TEST(RecordCodecTest, FormatsEveryTimePoint) {
+  using std::chrono::nanoseconds;
+  EXPECT_EQ(internal::FormatAuditTime(TimePoint::min()), "1677-09-21T00:12:43.145224192Z");
+  EXPECT_EQ(internal::FormatAuditTime(TimePoint::max()), "2262-04-11T23:47:16.854775807Z");
+  EXPECT_EQ(internal::FormatAuditTime(TimePoint(nanoseconds(-1))), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_EQ(internal::FormatAuditTime(TimePoint(nanoseconds(0))), "1970-01-01T00:00:00.000000000Z");
+}
+
 }  // namespace
 }  // namespace doppel::audit

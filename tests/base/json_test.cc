@@ -96,5 +96,22 @@ TEST(Rfc3339, RoundTrips) {
   EXPECT_FALSE(ParseRfc3339("yesterday").ok());
 }
 
+// A TimePoint holds int64 nanoseconds: years it cannot hold are refused, not wrapped (a
+// fuzzer found 0001-01-01 silently becoming a time in 2185).
+TEST(Rfc3339, RefusesTimesOutsideTheRepresentableRange) {
+  for (const char* outside : {"0001-01-01T00:00:00Z", "1677-09-21T00:00:00Z", "2262-04-12T00:00:00Z",
+                              "9999-12-31T23:59:59Z"}) {
+    auto t = ParseRfc3339(outside);
+    ASSERT_FALSE(t.ok()) << outside << " became " << FormatRfc3339(*t);
+    EXPECT_NE(t.status().message().find("outside the times Doppel can represent"), std::string::npos);
+  }
+  auto early = ParseRfc3339("1678-01-01T00:00:00Z");
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(FormatRfc3339(*early), "1678-01-01T00:00:00.0000000Z");
+  auto late = ParseRfc3339("2262-04-11T00:00:00Z");
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(FormatRfc3339(*late), "2262-04-11T00:00:00.0000000Z");
+}
+
 }  // namespace
 }  // namespace doppel

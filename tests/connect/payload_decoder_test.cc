@@ -181,6 +181,17 @@ TEST(PayloadDecoderTest, BareValues) {
   EXPECT_EQ(ParseBareValue("True").value(), Value(std::string("True")));
 }
 
+// Found by mqtt_mapping_fuzz: Boost.JSON reads "1e400" as infinity, which became a reading.
+TEST(PayloadDecoderTest, BareNumbersPastTheDoubleRangeAreRefused) {
+  for (const char* text : {"1e400", "-1e400", " 2E+999 "}) {
+    auto v = ParseBareValue(text);
+    ASSERT_FALSE(v.ok()) << text;
+    EXPECT_EQ(v.status().error_code(), "malformed_payload");
+    EXPECT_EQ(v.status().message(), "the number is out of the range of a double");
+  }
+  EXPECT_EQ(ParseBareValue("1.7976931348623157e308").value(), Value(1.7976931348623157e308));
+}
+
 TEST(PayloadDecoderTest, BatchForm) {
   TopicMapping m = Map("legacy/{twinId}/batch", PayloadForm::kJsonArray);
   m.timestamp = Ts("ts", TimestampFormat::kEpochS);

@@ -23,6 +23,10 @@ extern "C" int json_patch_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int twin_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int http_request_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int line_protocol_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int mqtt_codec_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int mqtt_mapping_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int bearer_token_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int audit_record_fuzzFuzzOne(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -68,7 +72,11 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay,
                                            Target{"json_patch", json_patch_fuzzFuzzOne},
                                            Target{"twin", twin_fuzzFuzzOne},
                                            Target{"http_request", http_request_fuzzFuzzOne},
-                                           Target{"line_protocol", line_protocol_fuzzFuzzOne}),
+                                           Target{"line_protocol", line_protocol_fuzzFuzzOne},
+                                           Target{"mqtt_codec", mqtt_codec_fuzzFuzzOne},
+                                           Target{"mqtt_mapping", mqtt_mapping_fuzzFuzzOne},
+                                           Target{"bearer_token", bearer_token_fuzzFuzzOne},
+                                           Target{"audit_record", audit_record_fuzzFuzzOne}),
                          [](const ::testing::TestParamInfo<Target>& p) { return std::string(p.param.name); });
 
 }  // namespace

@@ -229,7 +229,12 @@ Result<tsdb::Value> ParseBareValue(std::string_view payload) {
       if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
         return tsdb::Value(static_cast<int64_t>(v.get_uint64()));
       }
-      if (v.is_number()) return tsdb::Value(v.to_number<double>());
+      if (v.is_number()) {
+        // Boost.JSON reads "1e400" as infinity; history keeps finite numbers only.
+        const double d = v.to_number<double>();
+        if (!std::isfinite(d)) return Reject(kMalformed, "the number is out of the range of a double");
+        return tsdb::Value(d);
+      }
     }
   }
   return tsdb::Value(std::string(payload));

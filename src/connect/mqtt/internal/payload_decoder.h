@@ -45,7 +45,8 @@ Result<DecodedMessage> DecodePayload(const TopicMapping& mapping, const TopicBin
 
 // A bare value: surrounding whitespace trimmed; "true"/"false" → bool; a JSON number →
 // int64 (integral and in range) or double; anything else non-empty → the text (valid UTF-8).
-// Errors: malformed_payload for an empty payload or invalid UTF-8.
+// Errors: malformed_payload for an empty payload, invalid UTF-8 or a number past the range
+// of a double ("1e400").
 Result<tsdb::Value> ParseBareValue(std::string_view payload);
 
 // A timestamp member in `format`: rfc3339 wants a string, epoch_* a number (fractions kept
