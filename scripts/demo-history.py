@@ -10,6 +10,7 @@ machines and testers of the production line cycle with noise. Deterministic (fix
 the docs' example queries give the same shapes every time.
 """
 import math
+import os
 import random
 import sys
 import time
@@ -57,6 +58,8 @@ def line_lines(t, out):
 
 def post(url, lines):
     req = urllib.request.Request(url + "/write?precision=s", data="\n".join(lines).encode(), method="POST")
+    if os.environ.get("DOPPEL_TOKEN"):  # set by demo.sh when the data directory has API keys
+        req.add_header("Authorization", "Bearer " + os.environ["DOPPEL_TOKEN"])
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             if resp.status != 204:

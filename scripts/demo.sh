@@ -99,6 +99,16 @@ cat >"$work/doppel.json" <<CONFIG
   ]}]}
 CONFIG
 
+# A data directory from an earlier demo may hold API keys (docs/security.md walks through
+# making some): authentication is then on, so the demo makes itself an administrator's key,
+# offline, before the server takes the key file's lock, and uses it for its own requests.
+if [[ -z ${DOPPEL_TOKEN:-} && -s $data_dir/auth/api-keys.json ]]; then
+  DOPPEL_TOKEN=$("$binary" apikey create --data-dir "$data_dir" --name "demo-$(date -u +%Y%m%dT%H%M%S)" \
+    --role admin --expires-in 1d 2>/dev/null | head -n 1) || die "cannot create the demo's API key"
+  export DOPPEL_TOKEN
+  echo "demo: $data_dir has API keys, so authentication is on; the demo's own admin key (valid 1 day): $DOPPEL_TOKEN"
+fi
+
 # The server's stdout (the listening line) goes to a file we watch; its log (stderr) to the
 # terminal. It runs in a process group of its own (set -m), so Ctrl-C reaches only this
 # script, which forwards exactly one SIGTERM: two signals could interrupt the graceful stop.
@@ -156,8 +166,11 @@ set +m
 live=""
 for _ in $(seq 1 100); do
   live=$(python3 - "$url" <<'PY' 2>/dev/null || true
-import json, sys, time, urllib.request
-body = json.load(urllib.request.urlopen(sys.argv[1] + "/digitaltwins/kr-wtg-01/telemetry", timeout=5))
+import json, os, sys, time, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/digitaltwins/kr-wtg-01/telemetry")
+if os.environ.get("DOPPEL_TOKEN"):
+    req.add_header("Authorization", "Bearer " + os.environ["DOPPEL_TOKEN"])
+body = json.load(urllib.request.urlopen(req, timeout=5))
 speed = body["telemetry"].get("windSpeed")
 if speed and speed["time"] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 30)):
     print(f"kr-wtg-01 windSpeed {speed['value']} m/s at {speed['time']}")
@@ -184,6 +197,10 @@ if [[ ${DEMO_EXIT_AFTER_LOAD:-0} == 1 ]]; then
   exit 0
 fi
 
+if [[ -n ${DOPPEL_TOKEN:-} ]]; then
+  echo "demo: authentication is on: add -H \"Authorization: Bearer \$DOPPEL_TOKEN\" to the curl lines below"
+  echo "      (export DOPPEL_TOKEN=$DOPPEL_TOKEN; the doppel CLI reads it from the environment)"
+fi
 cat <<HELP
 
 demo: the API is at $url (Azure Digital Twins REST API). Try:
