@@ -1,5 +1,7 @@
 #include "app/connector_registry.h"
 
+#include "base/file_io.h"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -18,44 +20,7 @@ namespace fs = std::filesystem;
 using connect::mqtt::MqttConnector;
 using connect::mqtt::MqttConnectorConfig;
 
-std::string ErrnoText() { return std::strerror(errno); }
 
-Status WriteAll(int fd, std::string_view contents, const std::string& path) {
-  while (!contents.empty()) {
-    ssize_t n = ::write(fd, contents.data(), contents.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Internal("cannot write " + path + ": " + ErrnoText());
-    contents.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return Status::Ok();
-}
-
-// Replaces `path` with `contents` so that a crash leaves the old or the new file, never a torn
-// one: write a temporary (0600: it may hold broker passwords), fsync, rename, fsync the
-// directory (the rename is durable only once the directory is).
-Status WriteFileAtomically(const std::string& path, std::string_view contents) {
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Internal("cannot create " + temp + ": " + ErrnoText());
-  Status written = WriteAll(fd, contents, temp);
-  if (written.ok() && ::fchmod(fd, 0600) != 0) written = Status::Internal("cannot chmod " + temp + ": " + ErrnoText());
-  if (written.ok() && ::fsync(fd) != 0) written = Status::Internal("cannot fsync " + temp + ": " + ErrnoText());
-  ::close(fd);
-  if (written.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    written = Status::Internal("cannot rename " + temp + " to " + path + ": " + ErrnoText());
-  }
-  if (!written.ok()) {
-    ::unlink(temp.c_str());
-    return written;
-  }
-  std::string dir = fs::path(path).parent_path().string();
-  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return Status::Internal("cannot open " + dir + ": " + ErrnoText());
-  int synced = ::fsync(dir_fd);
-  ::close(dir_fd);
-  if (synced != 0) return Status::Internal("cannot fsync " + dir + ": " + ErrnoText());
-  return Status::Ok();
-}
 
 Status WithPrefix(const Status& status, const std::string& prefix) {
   return Status(status.code(), "", prefix + status.message());

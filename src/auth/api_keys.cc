@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "auth/internal/utc_seconds.h"
+#include "base/file_io.h"
 
 namespace doppel::auth {
 namespace {
@@ -166,48 +167,6 @@ bool IsValidLabel(std::string_view label) {  // a role or clearance name
 
 std::string ErrnoText() { return std::strerror(errno); }
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::Internal("cannot write " + path + ": " + ErrnoText());
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return Status::Ok();
-}
-
-// Replaces `path` with `contents` so that a crash leaves either the old or the new file, never
-// a torn one: write a temporary, fsync it, rename over, fsync the directory (the rename itself
-// is only durable once the directory is).
-Status WriteFileAtomically(const std::string& path, std::string_view contents) {
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Internal("cannot create " + temp + ": " + ErrnoText());
-  Status written = WriteAll(fd, contents, temp);
-  // A leftover temporary from a crash keeps its old mode through O_TRUNC; the secrets' hashes
-  // are not for other users' eyes.
-  if (written.ok() && ::fchmod(fd, 0600) != 0) {
-    written = Status::Internal("cannot chmod " + temp + ": " + ErrnoText());
-  }
-  if (written.ok() && ::fsync(fd) != 0) {
-    written = Status::Internal("cannot fsync " + temp + ": " + ErrnoText());
-  }
-  ::close(fd);
-  if (written.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    written = Status::Internal("cannot rename " + temp + " to " + path + ": " + ErrnoText());
-  }
-  if (!written.ok()) {
-    ::unlink(temp.c_str());
-    return written;
-  }
-  std::string dir = fs::path(path).parent_path().string();
-  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return Status::Internal("cannot open " + dir + ": " + ErrnoText());
-  int synced = ::fsync(dir_fd);
-  ::close(dir_fd);
-  if (synced != 0) return Status::Internal("cannot fsync " + dir + ": " + ErrnoText());
-  return Status::Ok();
-}
 
 json::array StringArray(const std::vector<std::string>& items) {
   json::array out;
