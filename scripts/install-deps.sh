@@ -12,6 +12,7 @@ PACKAGES=(
   librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
   libgtest-dev google-mock libbenchmark-dev zlib1g-dev
   mosquitto mosquitto-clients libmosquitto-dev openssl
+  libeigen3-dev libpugixml-dev libzip-dev zipcmp zipmerge ziptool
 )
 
 # Used only by `make fuzz` (docs/fuzzing.md): libFuzzer ships with clang's runtime libraries.
