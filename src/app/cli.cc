@@ -12,6 +12,7 @@
 #include "app/apikey_command.h"
 #include "app/backup_command.h"
 #include "app/devsim_command.h"
+#include "app/fmu_host_command.h"
 #include "app/load_command.h"
 #include "app/models_command.h"
 #include "app/query_command.h"
@@ -174,6 +175,7 @@ int RunCli(int argc, char** argv) {
   AddBackupCommands(cli);
   AddDevsimCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
   AddApiKeyCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
+  AddFmuHostCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

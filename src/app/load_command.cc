@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <ostream>
 #include <set>
@@ -16,6 +17,7 @@ struct LoadSummary {
   std::size_t models_present = 0;
   std::size_t twins = 0;
   std::size_t relationships = 0;
+  std::size_t bindings = 0;
 };
 
 std::string StringField(const json::object& object, std::string_view key) {
@@ -99,6 +101,28 @@ Status PutRelationships(client::ApiClient& api, const json::array& relationships
   return Status::Ok();
 }
 
+// simulation/<name>.json: one simulation binding each (docs/simulation.md), PUT as <name>.
+Status PutBindings(client::ApiClient& api, const std::filesystem::path& dir, LoadSummary& summary) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    DOPPEL_ASSIGN_OR_RETURN(std::string text, ReadFileOrStdin(file.string()));
+    auto body = ParseJson(text);
+    if (!body.ok()) return Status::InvalidArgument(file.string() + ": " + body.status().message());
+    const std::string name = file.stem().string();
+    auto put = api.Call("PUT", "/simulation/bindings/" + client::EncodePathSegment(name), &*body);
+    if (!put.ok()) {
+      return Status(put.status().code(), put.status().error_code(),
+                    fmt::format("simulation binding {}: {}", name, put.status().message()));
+    }
+    ++summary.bindings;
+  }
+  return Status::Ok();
+}
+
 Status Load(client::ApiClient& api, const std::filesystem::path& dir, LoadSummary& summary) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
@@ -119,6 +143,10 @@ Status Load(client::ApiClient& api, const std::filesystem::path& dir, LoadSummar
       relationships && relationships->is_array()) {
     DOPPEL_RETURN_IF_ERROR(PutRelationships(api, relationships->as_array(), summary));
   }
+  // Bindings last: they bind twins that now exist.
+  if (std::filesystem::is_directory(dir / "simulation", ec)) {
+    DOPPEL_RETURN_IF_ERROR(PutBindings(api, dir / "simulation", summary));
+  }
   return Status::Ok();
 }
 
@@ -131,8 +159,8 @@ int LoadDirectory(const std::string& url, const std::string& dir, const CommandI
   Status loaded = Load(**api, dir, summary);
   if (!loaded.ok()) return ReportError(loaded, io);
   io.out << fmt::format(
-      "loaded {}: {} models uploaded ({} already present), {} twins, {} relationships\n", dir,
-      summary.models_uploaded, summary.models_present, summary.twins, summary.relationships);
+      "loaded {}: {} models uploaded ({} already present), {} twins, {} relationships, {} simulation bindings\n",
+      dir, summary.models_uploaded, summary.models_present, summary.twins, summary.relationships, summary.bindings);
   return 0;
 }
 

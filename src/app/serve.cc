@@ -4,11 +4,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -24,6 +26,7 @@
 #include "ingest/live_state.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "sim/simulation_service.h"
 #include "store/rocks_journal.h"
 #include "stream/stream_hub.h"
 #include "stream/websocket_endpoint.h"
@@ -88,12 +91,13 @@ class HistoryStore {
 
 // POST /backup: <dir>/graph and <dir>/history, each a RocksDB checkpoint taken while serving
 // (docs/operations.md). `dir` must not exist; a failed backup removes what it wrote.
-// Copies the small file-based stores (API keys, the audit log, the API-defined connectors) of
+// Copies the small file-based stores (API keys, the audit log, the API-defined connectors,
+// simulation bindings, shadow states, scenario results and FMUs) of
 // `data_dir` into `backup`. Each file is replaced atomically (keys, connectors) or only
 // appended to (audit), so a plain copy is a consistent version; a torn last audit line is
 // dropped when the copy is opened.
 Status CopyFileStores(const fs::path& data_dir, const fs::path& backup) {
-  for (const char* store : {"auth", "audit"}) {
+  for (const char* store : {"auth", "audit", "simulation"}) {
     std::error_code ec;
     if (!fs::is_directory(data_dir / store, ec)) continue;
     fs::copy(data_dir / store, backup / store, fs::copy_options::recursive, ec);
@@ -128,14 +132,42 @@ Status BackupTo(const std::string& dir, const std::string& data_dir, store::Rock
   return Status::Ok();
 }
 
+// The history retention rules in force now: the config's, plus one per classified field whose
+// class has a retention, for every model that is or extends the field's (recomputed on each
+// run, as models come and go). The classification's rules name a model and a path, so they
+// are more specific than a model-wide rule and less than a single series' (tsdb::RetentionRule).
+std::vector<tsdb::RetentionRule> RetentionRulesNow(const ServeOptions& options,
+                                                   const auth::DataClassification* classification) {
+  std::vector<tsdb::RetentionRule> rules = options.retention;
+  if (classification == nullptr) return rules;
+  for (const auth::ClassRetention& r : classification->RetentionRules()) {
+    tsdb::RetentionRule rule;
+    rule.model_id = r.model_id;
+    rule.path = r.path;
+    rule.keep = r.keep.count();
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+bool HasRetention(const ServeOptions& options) {
+  if (!options.retention.empty()) return true;
+  if (!options.classification) return false;
+  const auto& classes = options.classification->classes;
+  return std::any_of(classes.begin(), classes.end(),
+                     [](const auth::DataClass& c) { return c.retention.count() > 0; });
+}
+
 // Applies the retention rules every `interval` until destroyed (a thread of its own: dropping
 // chunks is a few RocksDB deletes, but it must never wait behind a request).
 class RetentionRunner {
  public:
-  RetentionRunner(tsdb::SeriesStore& store, std::vector<tsdb::RetentionRule> rules, std::chrono::seconds interval,
+  using Rules = std::function<std::vector<tsdb::RetentionRule>()>;
+  // `rules` null: nothing to apply, no thread.
+  RetentionRunner(tsdb::SeriesStore& store, Rules rules, std::chrono::seconds interval,
                   const Clock& clock)
       : store_(store), rules_(std::move(rules)), interval_(interval), clock_(clock) {
-    if (rules_.empty()) return;
+    if (!rules_) return;
     thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
   }
   ~RetentionRunner() {
@@ -152,7 +184,7 @@ class RetentionRunner {
     std::unique_lock lock(mu_);
     while (!wake_.wait_for(lock, interval_, [&] { return stop.stop_requested(); })) {
       lock.unlock();
-      auto dropped = store_.ApplyRetention(rules_, clock_.Now().time_since_epoch().count());
+      auto dropped = store_.ApplyRetention(rules_(), clock_.Now().time_since_epoch().count());
       if (!dropped.ok()) {
         spdlog::warn("history retention failed: {}", dropped.status().ToString());
       } else if (*dropped > 0) {
@@ -163,7 +195,7 @@ class RetentionRunner {
   }
 
   tsdb::SeriesStore& store_;
-  const std::vector<tsdb::RetentionRule> rules_;
+  const Rules rules_;
   const std::chrono::seconds interval_;
   const Clock& clock_;
   std::mutex mu_;
@@ -172,10 +204,12 @@ class RetentionRunner {
 };
 
 // Once at start, so a rule set the store refuses (two rules for one series) stops the start.
-Status ApplyRetentionAtStart(tsdb::SeriesStore& store, const ServeOptions& options, const Clock& clock) {
-  if (options.retention.empty()) return Status::Ok();
-  DOPPEL_ASSIGN_OR_RETURN(size_t dropped, store.ApplyRetention(options.retention, clock.Now().time_since_epoch().count()));
-  spdlog::info("history retention: {} rules, {} chunks dropped at start", options.retention.size(), dropped);
+Status ApplyRetentionAtStart(tsdb::SeriesStore& store,
+                             const std::vector<tsdb::RetentionRule>& rules, const Clock& clock) {
+  if (rules.empty()) return Status::Ok();
+  DOPPEL_ASSIGN_OR_RETURN(size_t dropped,
+                          store.ApplyRetention(rules, clock.Now().time_since_epoch().count()));
+  spdlog::info("history retention: {} rules, {} chunks dropped at start", rules.size(), dropped);
   return Status::Ok();
 }
 
@@ -256,11 +290,20 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   auto forget_deleted = events.Subscribe([&live](const twin::GraphEvent& e) {
     if (e.type == twin::EventType::kTwinDeleted) live.EraseTwin(e.subject);
   });
-  if (Status applied = ApplyRetentionAtStart((*history)->store(), options, clock); !applied.ok()) {
+  const auth::DataClassification* classification = (*security)->classification();
+  if (Status applied = ApplyRetentionAtStart((*history)->store(),
+                                             RetentionRulesNow(options, classification), clock);
+      !applied.ok()) {
     spdlog::error("cannot apply the history retention rules: {}", applied.ToString());
     return 1;
   }
-  RetentionRunner retention((*history)->store(), options.retention, options.retention_interval, clock);
+  RetentionRunner retention((*history)->store(),
+                            HasRetention(options)
+                                ? RetentionRunner::Rules([&options, classification] {
+                                    return RetentionRulesNow(options, classification);
+                                  })
+                                : RetentionRunner::Rules(),
+                            options.retention_interval, clock);
 
   // WebSocket streams (/ws): declared before `http` so it outlives every session.
   stream::StreamHub hub(graph, events, ingestor);
@@ -292,10 +335,25 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     return 1;
   }
   (*connectors)->AddTo(services);
+  // Simulation (docs/simulation.md): the model catalogue, bindings, shadow runs, what-if jobs.
+  sim::ModelCatalog catalog = sim::ModelCatalog::WithBuiltins();
+  auto simulation = sim::SimulationService::Open(
+      {.dir = options.data_dir.empty() ? "" : (fs::path(options.data_dir) / "simulation").string()},
+      catalog, graph, events, ingestor, live, clock);
+  if (!simulation.ok()) {
+    spdlog::error("cannot open the simulation service: {}", simulation.status().ToString());
+    return 1;
+  }
+  services.simulation = simulation->get();
+  services.metrics.push_back(
+      [&simulation](std::string& out) { (*simulation)->RenderMetrics(out); });
+  (*simulation)->Start();
   server::DigitalTwinsApi api(graph, clock, ApiOptionsOf(options), services);
   server::HttpServerOptions http_options = HttpOptionsOf(options);
-  http_options.websocket = stream::WebSocketEndpointFor(
-      hub, [&security](const server::HttpRequest& request) { return (*security)->AuthorizeStream(request); });
+  http_options.websocket =
+      stream::WebSocketEndpointWithAccess(hub, [&security](const server::HttpRequest& request) {
+        return (*security)->AuthorizeStream(request);
+      });
   server::HttpServer http(http_options, [&api](const server::HttpRequest& request) { return api.Handle(request); });
   if (Status started = http.Start(); !started.ok()) {
     spdlog::error("cannot start the HTTP server: {}", started.ToString());
@@ -316,6 +374,7 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   spdlog::info("received {}, stopping: finishing requests in flight", signal == SIGINT ? "SIGINT" : "SIGTERM");
   (*connectors)->StopAll();  // first: no new readings in flight
   http.Stop();
+  (*simulation)->Stop();  // persists the shadow states
   events.Unsubscribe(forget_deleted);
   if (Status flushed = (*history)->store().Flush(); !flushed.ok()) {
     // Not fatal: every acknowledged point is in the history log and is replayed at start.

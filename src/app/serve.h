@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/classification.h"
 #include "auth/jwt.h"
 #include "auth/policy.h"
 #include "base/json.h"
@@ -57,6 +58,10 @@ struct ServeOptions {
   // (anonymous admin) and refuses to start unless it listens on loopback only.
   std::optional<auth::JwtConfig> jwt;
   auth::PolicyConfig policy;
+  // Data classification ("classification": {"classes", "fields"}, docs/security.md): values
+  // masked for callers without clearance, and each class's history retention (on top of
+  // `retention`, more specific than its model-wide rules). None = nothing classified.
+  std::optional<auth::ClassificationConfig> classification;
   // Requests per second per authenticated caller, and the burst ("rateLimit":
   // {"requestsPerSecond", "burst"}); 0 = unlimited (server::ApiOptions).
   double requests_per_second_per_caller = 0;
@@ -68,7 +73,7 @@ struct ServeOptions {
 
 // Reads a JSON config file: {"listen", "dataDir", "maxBodyBytes", "threads", "sync",
 // "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds", "connectors", "auth",
-// "rateLimit", "tls"} — every
+// "classification", "rateLimit", "tls"} — every
 // key optional,
 // defaults as in ServeOptions. "retention" is a list of rules, e.g.
 //   [{"keep": "400d"}, {"model": "dtmi:com:example:Pump;1", "keep": "30d"},

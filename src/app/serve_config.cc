@@ -102,6 +102,20 @@ Status ApplyRateLimit(const json::value& value, ServeOptions& options) {
   return Status::Ok();
 }
 
+// "classification": {"classes": {...}, "fields": [...]} (auth/classification.h), with the
+// retention durations in history's syntax, like "retention" rules.
+Status ApplyClassification(const json::value& value, ServeOptions& options) {
+  auto parse_duration = [](std::string_view text,
+                           std::string_view what) -> Result<std::chrono::nanoseconds> {
+    DOPPEL_ASSIGN_OR_RETURN(tsdb::TimeNs ns, history::ParseDurationText(text, what));
+    return std::chrono::nanoseconds(ns);
+  };
+  auto parsed = auth::ParseClassificationConfig(value, parse_duration);
+  if (!parsed.ok()) return ConfigError("classification", parsed.status().message());
+  options.classification = std::move(parsed).value();
+  return Status::Ok();
+}
+
 // "auth": {"jwt": {...}, "roles": {...}}; each part checked by its own parser.
 Status ApplyAuthConfig(const json::value& value, ServeOptions& options) {
   if (!value.is_object()) return ConfigError("auth", "must be an object {\"jwt\", \"roles\"}");
@@ -162,12 +176,17 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       DOPPEL_RETURN_IF_ERROR(ApplyRateLimit(value, options));
     } else if (key == "auth") {
       DOPPEL_RETURN_IF_ERROR(ApplyAuthConfig(value, options));
+    } else if (key == "classification") {
+      DOPPEL_RETURN_IF_ERROR(ApplyClassification(value, options));
     } else if (key == "retentionIntervalSeconds") {
       DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
       options.retention_interval = std::chrono::seconds(seconds);
     } else {
-      return ConfigError(key, "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
-                              "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, connectors, auth, rateLimit, tls)");
+      return ConfigError(key,
+                         "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
+                         "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, "
+                         "connectors, auth, classification, "
+                         "rateLimit, tls)");
     }
   }
   return Status::Ok();

@@ -33,6 +33,10 @@ Result<std::unique_ptr<ServerSecurity>> ServerSecurity::Open(const ServeOptions&
   s->authenticator_ = std::make_unique<auth::Authenticator>(
       auth::AuthenticatorOptions{.api_keys = s->api_keys_.get(), .jwt = s->jwt_.get()});
   s->authorizer_ = std::make_unique<auth::Authorizer>(options.policy, &graph, &events);
+  if (options.classification && !options.classification->fields.empty()) {
+    s->classification_ =
+        std::make_unique<auth::DataClassification>(*options.classification, graph, events);
+  }
   return s;
 }
 
@@ -56,17 +60,22 @@ void ServerSecurity::AddTo(server::ApiServices& services) {
   services.authorizer = authorizer_.get();
   services.api_keys = api_keys_.get();
   services.audit = audit_.get();
+  services.classification = classification_.get();
 }
 
-Result<twin::TwinFilter> ServerSecurity::AuthorizeStream(const server::HttpRequest& request) const {
-  if (dev_mode()) return twin::TwinFilter();
+Result<stream::StreamAccess> ServerSecurity::AuthorizeStream(
+    const server::HttpRequest& request) const {
+  if (dev_mode()) return stream::StreamAccess{};
+  if (classification_) classification_->Refresh();
   DOPPEL_ASSIGN_OR_RETURN(server::QueryParams query, server::QueryParams::Parse(request.RawQuery()));
   const std::string* token = query.Find("access_token");
   DOPPEL_ASSIGN_OR_RETURN(auth::Principal principal,
                           authenticator_->Authenticate(request.Header("authorization"),
                                                        SystemClock::Instance().Now(),
                                                        token ? *token : std::string_view()));
-  return authorizer_->VisibilityFor(principal);
+  return stream::StreamAccess{
+      .visible = authorizer_->VisibilityFor(principal),
+      .masked = classification_ ? classification_->MaskFor(principal) : twin::FieldMask()};
 }
 
 }  // namespace doppel::app

@@ -1,6 +1,6 @@
 // The server's security services, opened from ServeOptions and the data directory: API keys
-// (<dataDir>/auth/api-keys.json), JWT verification, the policy Authorizer and the audit log
-// (<dataDir>/audit). docs/security.md is the user's guide.
+// (<dataDir>/auth/api-keys.json), JWT verification, the policy Authorizer, the data classification
+// and the audit log (<dataDir>/audit). docs/security.md is the user's guide.
 //
 //   auto security = ServerSecurity::Open(options, graph, events).value();
 //   DOPPEL_RETURN_IF_ERROR(security->CheckListenAddress(options.listen));  // no open dev mode
@@ -17,11 +17,13 @@
 #include "audit/audit_log.h"
 #include "auth/api_keys.h"
 #include "auth/authenticator.h"
+#include "auth/classification.h"
 #include "auth/jwt.h"
 #include "auth/policy.h"
 #include "base/status.h"
 #include "server/api.h"
 #include "server/http_message.h"
+#include "stream/websocket_endpoint.h"
 #include "twin/events.h"
 #include "twin/twin_graph.h"
 #include "twin/visibility.h"
@@ -42,10 +44,12 @@ class ServerSecurity {
   void AddTo(server::ApiServices& services);
 
   // Authenticates a WebSocket upgrade (Authorization header or ?access_token=) and returns
-  // the caller's read filter (null: every twin).
-  Result<twin::TwinFilter> AuthorizeStream(const server::HttpRequest& request) const;
+  // the caller's read filter (null: every twin) and field mask (null: every value).
+  Result<stream::StreamAccess> AuthorizeStream(const server::HttpRequest& request) const;
 
   audit::AuditLog& audit() { return *audit_; }
+  // Null when the config classifies nothing.
+  const auth::DataClassification* classification() const { return classification_.get(); }
 
  private:
   ServerSecurity() = default;
@@ -54,6 +58,7 @@ class ServerSecurity {
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<auth::DataClassification> classification_;
 };
 
 }  // namespace doppel::app

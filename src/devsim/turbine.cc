@@ -163,6 +163,7 @@ void Turbine::AppendTelemetry(const std::string& ts, std::vector<TwinMessage>& o
   turbine["pitchAngle"] = Round(pitch_deg_, 2);
   turbine["nacelle/yawAngle"] = std::fmod(Round(yaw_deg_, 1), 360.0);  // 359.96 → 0, not 360
   turbine["nacelle/nacelleTemperature"] = Round(nacelle_c_, 2);
+  turbine["nacelle/ambientTemperature"] = Round(ambient_c_, 2);
   out.push_back({spec_.site, spec_.id, std::move(turbine)});
   const auto part = [&](const std::string& id, json::object body) {
     if (!id.empty()) out.push_back({spec_.site, id, std::move(body)});

@@ -61,7 +61,7 @@ class Selector {
       DOPPEL_RETURN_IF_ERROR(CollectTwins(twins));
       if (!request_.model.empty()) DOPPEL_RETURN_IF_ERROR(CollectModel(twins));
       if (!request_.query.empty()) DOPPEL_RETURN_IF_ERROR(CollectQuery(twins));
-      if (request_.visible) LoadGraphModels(twins);  // one graph read for all, not one each
+      if (Filtered()) LoadGraphModels(twins);  // one graph read for all, not one each
       for (const std::string& twin : twins) AddTwin(twin);
     }
     return std::move(selection_);
@@ -116,10 +116,15 @@ class Selector {
     });
   }
 
+  bool Filtered() const { return request_.visible || request_.masked; }
+
+  // Visible and not masked: a masked series is as absent as an invisible one.
   bool Visible(const tsdb::SeriesInfo& info) {
-    if (!request_.visible) return true;
-    const std::optional<std::string>& model = GraphModel(info.spec.twin_id);
-    return request_.visible(info.spec.twin_id, model ? *model : info.spec.model_id);
+    if (!Filtered()) return true;
+    const std::optional<std::string>& graph_model = GraphModel(info.spec.twin_id);
+    const std::string& model = graph_model ? *graph_model : info.spec.model_id;
+    if (request_.visible && !request_.visible(info.spec.twin_id, model)) return false;
+    return request_.masked.Hides(model, info.spec.path).empty();
   }
 
   // Whether the caller may know of `twin` at all: in the graph and visible, or known only to
@@ -172,7 +177,7 @@ class Selector {
       }
     }
     // History only the caller cannot see does not make an unknown model known.
-    if (request_.visible) {
+    if (Filtered()) {
       std::set<std::string> recorded_twins;
       for (const tsdb::SeriesInfo* info : recorded_series) {
         recorded_twins.insert(info->spec.twin_id);
@@ -194,6 +199,7 @@ class Selector {
     query::QueryOptions options;
     options.page_size = 10'000;
     options.visible = request_.visible;
+    options.masked = request_.masked;
     std::string text = request_.query;
     while (true) {
       DOPPEL_ASSIGN_OR_RETURN(query::QueryPage page, query::Execute(graph_, text, options));
@@ -369,9 +375,12 @@ Result<uint64_t> CountRawPoints(const tsdb::SeriesStore& store, const HistoryPla
 
 // ---- groupBy property / relationship ----
 
-// The twin's top-level property, numbers as doubles so 3 and 3.0 group together; null if absent.
-json::value PropertyOf(const twin::GraphState& s, std::string_view twin, std::string_view name) {
+// The twin's top-level property, numbers as doubles so 3 and 3.0 group together; null if absent
+// or masked for the caller.
+json::value PropertyOf(const twin::GraphState& s, std::string_view twin, std::string_view name,
+                       const twin::FieldMask& masked) {
   const twin::Twin* t = s.FindTwin(twin);
+  if (t != nullptr && !masked.Hides(t->model_id, name).empty()) return nullptr;
   const json::value* v = t != nullptr ? t->doc.if_contains(name) : nullptr;
   if (v == nullptr) return nullptr;
   if (v->is_int64() || v->is_uint64()) return v->to_number<double>();
@@ -399,14 +408,15 @@ std::vector<json::value> ParentsOf(const twin::GraphState& s, const std::string&
 
 std::vector<PropertyGroup> BuildGroups(const twin::TwinGraph& graph,
                                        const std::vector<tsdb::SeriesInfo>& series,
-                                       const GroupBy& by, const twin::TwinFilter& visible) {
+                                       const GroupBy& by, const twin::TwinFilter& visible,
+                                       const twin::FieldMask& masked) {
   // Ordered by value (as JSON text; the null group last), then path.
   std::map<std::tuple<bool, std::string, std::string>, PropertyGroup> groups;
   graph.Read([&](const twin::GraphState& s) {
     for (const tsdb::SeriesInfo& info : series) {
       std::vector<json::value> values =
           by.kind == GroupBy::Kind::kProperty
-              ? std::vector<json::value>{PropertyOf(s, info.spec.twin_id, by.name)}
+              ? std::vector<json::value>{PropertyOf(s, info.spec.twin_id, by.name, masked)}
               : ParentsOf(s, info.spec.twin_id, by.name, visible);
       for (json::value& value : values) {
         PropertyGroup& g = groups[{value.is_null(), ToJson(value), info.spec.path}];
@@ -448,7 +458,8 @@ Status FinishSelection(const twin::TwinGraph& graph, Selection selection, Histor
     plan.series.push_back(std::move(s.info));
   }
   DOPPEL_RETURN_IF_ERROR(CheckSeriesLimit(r, plan.limits, plan.series.size()));
-  if (r.group_by.merges()) plan.groups = BuildGroups(graph, plan.series, r.group_by, r.visible);
+  if (r.group_by.merges())
+    plan.groups = BuildGroups(graph, plan.series, r.group_by, r.visible, r.masked);
   return Status::Ok();
 }
 

@@ -66,6 +66,7 @@
 #include "base/status.h"
 #include "tsdb/query.h"
 #include "tsdb/series_store.h"
+#include "twin/field_mask.h"
 #include "twin/twin_graph.h"
 #include "twin/visibility.h"
 
@@ -157,6 +158,12 @@ struct HistoryRequest {
   // ignores invisible parent twins (their children fall in the null group unless another,
   // visible parent holds them).
   twin::TwinFilter visible;
+  // Not part of the wire form either: the values the caller may not see (twin/field_mask.h;
+  // null sees all). A series whose path the mask hides for its twin's model (judged like
+  // `visible`) is as absent as an invisible one: never selected, NotFound when named, not in a
+  // model's or query's series; the graph query runs with the mask, and groupBy property puts
+  // a twin whose property is masked in the null group.
+  twin::FieldMask masked;
 };
 
 // One selected series and what was computed for it (only the member of the request's mode).

@@ -52,6 +52,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
+#include "twin/field_mask.h"
 #include "twin/twin_graph.h"
 #include "twin/visibility.h"
 
@@ -83,6 +84,13 @@ struct QueryOptions {
   // under a different filter the next page simply skips what is now invisible). Called under
   // the graph's shared lock.
   twin::TwinFilter visible;
+  // The values the caller may not see (twin/field_mask.h); null (the default) sees them all.
+  // Each twin is read as if its hidden properties were absent: SELECT * and projected twins
+  // and components come without them (their $metadata entries say {"masked": "<class>"}), a
+  // projected hidden value is omitted, and a condition on one is undefined, as on a missing
+  // property (so `WHERE T.badgeId = 'x'` matches nothing and cannot probe a value, COUNT()
+  // included). Called under the graph's shared lock.
+  twin::FieldMask masked;
 };
 
 struct QueryPage {

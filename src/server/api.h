@@ -48,9 +48,13 @@ namespace doppel::auth {
 class ApiKeyStore;
 class Authenticator;
 class Authorizer;
+class DataClassification;
 }
 namespace doppel::audit {
 class AuditLog;
+}
+namespace doppel::sim {
+class SimulationService;
 }
 
 namespace doppel::server {
@@ -107,6 +111,9 @@ struct ApiServices {
   std::function<Result<std::pair<bool, json::object>>(std::string_view name, const json::value& config)>
       put_connector;
   std::function<Status(std::string_view name)> delete_connector;
+  // Simulation (docs/simulation.md): models, FMUs, bindings, shadow state, scenarios,
+  // forecasts. Null = 503 "simulation is not enabled on this server".
+  sim::SimulationService* simulation = nullptr;
   // More metric families for /metrics (connectors, streams): each appends Prometheus text.
   std::vector<std::function<void(std::string& out)>> metrics;
 
@@ -119,6 +126,9 @@ struct ApiServices {
   const auth::Authorizer* authorizer = nullptr;
   auth::ApiKeyStore* api_keys = nullptr;  // /auth/apikeys; null = 503
   audit::AuditLog* audit = nullptr;       // records changes and denials; /audit; null = off
+  // Data classification (auth/classification.h): classified values are masked for callers
+  // whose clearances do not cover them, in every read. Null = nothing is classified.
+  const auth::DataClassification* classification = nullptr;
 };
 
 class DigitalTwinsApi {

@@ -21,6 +21,7 @@
 #include "auth/principal.h"
 #include "base/status.h"
 #include "server/http_message.h"
+#include "twin/field_mask.h"
 #include "twin/visibility.h"
 
 namespace doppel::server {
@@ -52,6 +53,7 @@ struct Route {
 struct RequestAuth {
   auth::Principal principal;  // nobody (no roles) until authenticated
   twin::TwinFilter visible;
+  twin::FieldMask masked;  // the classified values the caller may not see (null: none)
   bool authenticated = false;  // a token was presented and verified (false in dev mode)
 };
 

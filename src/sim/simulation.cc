@@ -49,6 +49,7 @@ struct ModelCatalog::State {
   std::map<std::string, std::pair<ModelInfo, Factory>, std::less<>> models;  // guarded by mu
 };
 
+ModelCatalog::ModelCatalog() = default;
 ModelCatalog::ModelCatalog(ModelCatalog&&) noexcept = default;
 ModelCatalog& ModelCatalog::operator=(ModelCatalog&&) noexcept = default;
 ModelCatalog::~ModelCatalog() = default;

@@ -104,7 +104,7 @@ class ModelCatalog {
   // With the built-in models registered (windTurbine, productionLine, centrifugalPump).
   static ModelCatalog WithBuiltins();
 
-  ModelCatalog() = default;
+  ModelCatalog();
   ModelCatalog(ModelCatalog&&) noexcept;
   ModelCatalog& operator=(ModelCatalog&&) noexcept;
   ~ModelCatalog();

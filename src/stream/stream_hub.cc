@@ -21,8 +21,13 @@ using internal::SubscriptionTag;
 
 // ---------------------------------------------------------------- StreamSession
 
-StreamSession::StreamSession(StreamHub& hub, std::function<void()> wake, twin::TwinFilter visible)
-    : hub_(hub), wake_(std::move(wake)), visible_(std::move(visible)), ring_(hub.limits().queue_capacity) {}
+StreamSession::StreamSession(StreamHub& hub, std::function<void()> wake, twin::TwinFilter visible,
+                             twin::FieldMask masked)
+    : hub_(hub),
+      wake_(std::move(wake)),
+      visible_(std::move(visible)),
+      masked_(std::move(masked)),
+      ring_(hub.limits().queue_capacity) {}
 
 StreamSession::~StreamSession() = default;
 
@@ -149,9 +154,12 @@ StreamHub::~StreamHub() {
 }
 
 Result<std::shared_ptr<StreamSession>> StreamHub::Connect(std::function<void()> wake,
-                                                          twin::TwinFilter visible) {
-  if (visible) TrackModels();  // before the session exists, so no event finds it untracked
-  auto session = std::make_shared<StreamSession>(*this, std::move(wake), std::move(visible));
+                                                          twin::TwinFilter visible,
+                                                          twin::FieldMask masked) {
+  // Before the session exists, so no event finds it untracked.
+  if (visible || masked) TrackModels();
+  auto session = std::make_shared<StreamSession>(*this, std::move(wake), std::move(visible),
+                                                 std::move(masked));
   std::unique_lock lock(mu_);
   if (sessions_.size() >= limits_.max_connections) {
     connections_refused_.fetch_add(1, std::memory_order_relaxed);
@@ -247,9 +255,10 @@ void StreamHub::OnReadings(std::span<const ingest::Reading> readings) {
     for (const Target& t : it->second) {
       if (!(t.sub->events & internal::kTelemetry)) continue;
       if (!t.sub->paths.empty() && !t.sub->paths.contains(reading.path)) continue;
-      if (t.session->visible_) {
+      if (t.session->visible_ || t.session->masked_) {
         if (!model) model = TrackedModelLocked(reading.twin_id);
         if (!Sees(*t.session, reading.twin_id, *model)) continue;
+        if (!t.session->masked_.Hides(*model, reading.path).empty()) continue;
       }
       if (!body) body = std::make_shared<const std::string>(internal::TelemetryMessage(reading));
       t.session->Enqueue(body, t.sub->tag);
@@ -290,6 +299,32 @@ std::string_view ModelOf(const twin::GraphEvent& event) {
   return model && model->is_string() ? std::string_view(model->get_string()) : std::string_view();
 }
 
+bool HidesAnyOf(const twin::FieldMask& mask, std::string_view model) {
+  return mask && (!mask.hides_any || mask.hides_any(model));
+}
+
+// The twin event as a session with `mask` may see it: hidden values gone from the document
+// and the patch. Nothing when every operation of an update's patch was on hidden values: even
+// an empty update would tell that a hidden value changed, and when.
+std::shared_ptr<const std::string> MaskedTwinMessage(const twin::GraphEvent& event,
+                                                     std::string_view model,
+                                                     const twin::FieldMask& mask) {
+  twin::GraphEvent masked = event;
+  if (event.type == twin::EventType::kTwinDeleted) {
+    if (masked.data.is_object()) twin::MaskTwinDocument(masked.data.get_object(), mask);
+  } else if (masked.data.is_object()) {
+    json::object& data = masked.data.get_object();
+    if (json::value* doc = data.if_contains("doc"); doc != nullptr && doc->is_object()) {
+      twin::MaskTwinDocument(doc->get_object(), mask);
+    }
+    if (json::value* patch = data.if_contains("patch"); patch != nullptr && patch->is_array()) {
+      json::array& ops = patch->get_array();
+      if (twin::MaskPatch(ops, model, mask) && ops.empty()) return nullptr;
+    }
+  }
+  return std::make_shared<const std::string>(internal::TwinMessage(masked));
+}
+
 }  // namespace
 
 void StreamHub::OnTwinEventLocked(const twin::GraphEvent& event) {
@@ -315,6 +350,11 @@ void StreamHub::OnTwinEventLocked(const twin::GraphEvent& event) {
     for (const Target& t : it->second) {
       if (!(t.sub->events & kind)) continue;
       if (!Sees(*t.session, event.subject, model)) continue;
+      if (HidesAnyOf(t.session->masked_, model)) {  // its own copy, masked for it
+        if (auto masked = MaskedTwinMessage(event, model, t.session->masked_))
+          t.session->Enqueue(masked, t.sub->tag);
+        continue;
+      }
       if (!body) body = std::make_shared<const std::string>(internal::TwinMessage(event));
       t.session->Enqueue(body, t.sub->tag);
     }
@@ -402,6 +442,7 @@ Status StreamHub::Resolve(const StreamSession& session, Subscription& sub) {
       query::QueryOptions options;
       options.page_size = 10'000;
       options.visible = session.visible_;
+      options.masked = session.masked_;
       do {
         DOPPEL_ASSIGN_OR_RETURN(query::QueryPage page, query::Execute(graph_, sub.source, options));
         for (const json::value& row : page.value) {

@@ -53,6 +53,7 @@
 #include "base/status.h"
 #include "ingest/ingestor.h"
 #include "twin/events.h"
+#include "twin/field_mask.h"
 #include "twin/twin_graph.h"
 #include "twin/visibility.h"
 
@@ -100,8 +101,9 @@ struct SubscriptionTag;
 // threads, one at a time) and by the publishing threads (through the hub).
 class StreamSession {
  public:
-  // `visible`: see StreamHub::Connect.
-  StreamSession(StreamHub& hub, std::function<void()> wake, twin::TwinFilter visible = nullptr);
+  // `visible`, `masked`: see StreamHub::Connect.
+  StreamSession(StreamHub& hub, std::function<void()> wake, twin::TwinFilter visible = nullptr,
+                twin::FieldMask masked = {});
   ~StreamSession();
   StreamSession(const StreamSession&) = delete;
   StreamSession& operator=(const StreamSession&) = delete;
@@ -136,6 +138,7 @@ class StreamSession {
   StreamHub& hub_;
   const std::function<void()> wake_;
   const twin::TwinFilter visible_;  // null: everything
+  const twin::FieldMask masked_;    // null: every value
 
   std::mutex queue_mu_;  // guards everything below up to the subscriptions
   std::vector<Item> ring_;
@@ -164,9 +167,13 @@ class StreamHub {
   // when the session has something to send; it must be quick and must not call back into
   // the session. `visible` is what the session may see (see the file comment; null, the
   // default, sees everything); it is called on publishing threads, under the hub's lock.
+  // `masked` (twin/field_mask.h; null, the default, sees every value) hides classified values:
+  // a reading of a hidden path is not sent, and twin events come with hidden values removed
+  // from their document and patch (an update that changed only hidden values is not sent).
   // ResourceExhausted past max_connections.
   Result<std::shared_ptr<StreamSession>> Connect(std::function<void()> wake,
-                                                 twin::TwinFilter visible = nullptr);
+                                                 twin::TwinFilter visible = nullptr,
+                                                 twin::FieldMask masked = {});
   // Drops the session's subscriptions; after it returns, no publisher touches the session
   // and `wake` is not called again. Idempotent.
   void Disconnect(StreamSession& session);

@@ -20,6 +20,7 @@
 
 #include "server/http_server.h"
 #include "stream/stream_hub.h"
+#include "twin/field_mask.h"
 #include "twin/visibility.h"
 
 namespace doppel::stream {
@@ -52,26 +53,53 @@ class StreamWebSocketHandler final : public server::WebSocketHandler {
 // the session its filter (null = everything visible). Called on the server's worker threads.
 using StreamAuthorizer = std::function<Result<twin::TwinFilter>(const server::HttpRequest&)>;
 
-// The `/ws` endpoint served by `hub`, with the hub's message-size limit. `authorize` (null:
-// every client sees everything) is asked first on every upgrade.
-inline server::WebSocketEndpoint WebSocketEndpointFor(StreamHub& hub, StreamAuthorizer authorize,
-                                                      std::string path = "/ws") {
+// What a stream client may see: the twins (null: all) and, of those, the values (null: all;
+// classified values its clearances do not cover are masked, twin/field_mask.h).
+struct StreamAccess {
+  twin::TwinFilter visible;
+  twin::FieldMask masked;
+};
+// Like StreamAuthorizer, deciding the twins and the values a session may see.
+using StreamAccessCheck = std::function<Result<StreamAccess>(const server::HttpRequest&)>;
+
+// The `/ws` endpoint served by `hub`, with the hub's message-size limit. `check` (null: every
+// client sees everything) is asked first on every upgrade.
+inline server::WebSocketEndpoint WebSocketEndpointWithAccess(StreamHub& hub,
+                                                             StreamAccessCheck check,
+                                                             std::string path = "/ws") {
   server::WebSocketEndpoint endpoint;
   endpoint.path = std::move(path);
   endpoint.max_message_bytes = hub.limits().max_message_bytes;
-  endpoint.open = [&hub, authorize = std::move(authorize)](const server::HttpRequest& request,
-                                                           std::function<void()> wake)
-      -> Result<std::unique_ptr<server::WebSocketHandler>> {
-    twin::TwinFilter visible;
-    if (authorize) {
-      DOPPEL_ASSIGN_OR_RETURN(visible, authorize(request));
+  endpoint.open =
+      [&hub, check = std::move(check)](
+          const server::HttpRequest& request,
+          std::function<void()> wake) -> Result<std::unique_ptr<server::WebSocketHandler>> {
+    StreamAccess access;
+    if (check) {
+      DOPPEL_ASSIGN_OR_RETURN(access, check(request));
     }
-    DOPPEL_ASSIGN_OR_RETURN(std::shared_ptr<StreamSession> session,
-                            hub.Connect(std::move(wake), std::move(visible)));
+    DOPPEL_ASSIGN_OR_RETURN(
+        std::shared_ptr<StreamSession> session,
+        hub.Connect(std::move(wake), std::move(access.visible), std::move(access.masked)));
     return std::unique_ptr<server::WebSocketHandler>(
         std::make_unique<StreamWebSocketHandler>(hub, std::move(session)));
   };
   return endpoint;
+}
+
+// The `/ws` endpoint served by `hub`, with the hub's message-size limit. `authorize` (null:
+// every client sees everything) is asked first on every upgrade.
+inline server::WebSocketEndpoint WebSocketEndpointFor(StreamHub& hub, StreamAuthorizer authorize,
+                                                      std::string path = "/ws") {
+  StreamAccessCheck check;
+  if (authorize) {
+    check = [authorize =
+                 std::move(authorize)](const server::HttpRequest& request) -> Result<StreamAccess> {
+      DOPPEL_ASSIGN_OR_RETURN(twin::TwinFilter visible, authorize(request));
+      return StreamAccess{.visible = std::move(visible), .masked = {}};
+    };
+  }
+  return WebSocketEndpointWithAccess(hub, std::move(check), std::move(path));
 }
 
 // The `/ws` endpoint without access control: every client sees everything.

@@ -108,6 +108,8 @@ struct StoreStats {
 
 // A retention rule (ApplyRetention). Which series it covers, most specific first:
 //   twin_id and path set   that one series;
+//   model_id and path set  the series at `path` of every twin whose SeriesSpec::model_id is
+//                          exactly model_id (a classified field: auth/classification.h);
 //   model_id set           every series whose SeriesSpec::model_id is exactly model_id;
 //   all three empty        every series no other rule covers (the default).
 // A series no rule covers is kept forever.
@@ -214,8 +216,8 @@ class SeriesStore {
   // chunks whose newest point is older than now - keep (whole chunks, as DropBefore), writing
   // roll-ups first and expiring old roll-up rows where the rule has keep_rollups. Returns the
   // number of chunks deleted. Errors: InvalidArgument for keep <= 0, keep_rollups < 0 or
-  // between 0 and keep, a rule with only one of twin_id/path or with a model and a series, or
-  // two rules covering the same thing; Internal.
+  // between 0 and keep, a rule with a twin_id but no path or a path but neither twin_id nor
+  // model_id, a rule with a model and a twin, or two rules covering the same thing; Internal.
   Result<size_t> ApplyRetention(std::span<const RetentionRule> rules, TimeNs now);
 
   // The roll-up rows of `level` whose bucket overlaps [start, end), oldest first, and the

@@ -214,11 +214,16 @@ namespace {
 // The most specific rule covering each kind of series (see RetentionRule).
 struct RetentionPlan {
   std::map<std::pair<std::string, std::string>, const RetentionRule*, std::less<>> by_series;
+  std::map<std::pair<std::string, std::string>, const RetentionRule*, std::less<>> by_model_path;
   std::map<std::string, const RetentionRule*, std::less<>> by_model;
   const RetentionRule* fallback = nullptr;
 
   const RetentionRule* RuleFor(const SeriesSpec& spec) const {
     if (auto it = by_series.find(std::pair(spec.twin_id, spec.path)); it != by_series.end()) return it->second;
+    if (!spec.model_id.empty()) {
+      auto it = by_model_path.find(std::pair(spec.model_id, spec.path));
+      if (it != by_model_path.end()) return it->second;
+    }
     if (auto it = by_model.find(spec.model_id); it != by_model.end() && !spec.model_id.empty()) return it->second;
     return fallback;
   }
@@ -228,13 +233,18 @@ Result<RetentionPlan> PlanRetention(std::span<const RetentionRule> rules) {
   RetentionPlan plan;
   for (const RetentionRule& r : rules) {
     if (r.keep <= 0) return Status::InvalidArgument("retention keep must be positive");
-    if (r.twin_id.empty() != r.path.empty()) {
+    if (!r.twin_id.empty() && r.path.empty()) {
       return Status::InvalidArgument("a series retention rule needs both twin_id and path");
+    }
+    if (!r.path.empty() && r.twin_id.empty() && r.model_id.empty()) {
+      return Status::InvalidArgument("a retention rule with a path needs a twin_id or a model_id");
     }
     bool fresh = true;
     if (!r.twin_id.empty()) {
       if (!r.model_id.empty()) return Status::InvalidArgument("a series retention rule names no model");
       fresh = plan.by_series.emplace(std::pair(r.twin_id, r.path), &r).second;
+    } else if (!r.path.empty()) {
+      fresh = plan.by_model_path.emplace(std::pair(r.model_id, r.path), &r).second;
     } else if (!r.model_id.empty()) {
       fresh = plan.by_model.emplace(r.model_id, &r).second;
     } else {

@@ -133,6 +133,27 @@ TEST_F(ServeConfigTest, BadRetentionRulesAreRefusedAndNamed) {
   ExpectRefused(R"({"retentionIntervalSeconds": 0})", "retentionIntervalSeconds");
 }
 
+TEST_F(ServeConfigTest, ReadsTheDataClassification) {
+  auto loaded = LoadServeConfig(WriteFile("serve.json", R"({"classification": {
+      "classes": {"personal": {"retention": "30d"}, "confidential": {}},
+      "fields": [{"model": "dtmi:example:Operator;1", "path": "badgeId", "class": "personal"}]}})"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_TRUE(loaded->classification.has_value());
+  ASSERT_EQ(loaded->classification->classes.size(), 2u);
+  EXPECT_EQ(loaded->classification->classes[0].retention, std::chrono::hours(24 * 30));
+  ASSERT_EQ(loaded->classification->fields.size(), 1u);
+  EXPECT_EQ(loaded->classification->fields[0].path, "badgeId");
+}
+
+TEST_F(ServeConfigTest, BadClassificationIsRefusedAndNamed) {
+  EXPECT_TRUE(Contains(ExpectRefused(R"({"classification": {"classes": {"p": {"retention": "soon"}}}})",
+                                     "classification"),
+                       "'classification.classes.p.retention': expected a duration"));
+  EXPECT_TRUE(Contains(ExpectRefused(R"({"classification": {"classes": {}, "fields": [
+      {"model": "dtmi:a:B;1", "path": "x", "class": "secret"}]}})", "classification"),
+                       "classification.fields[0].class: unknown class 'secret'"));
+}
+
 TEST_F(ServeConfigTest, UnknownKeyIsRefusedAndNamed) {
   std::string message = ExpectRefused(R"({"listen": ":80", "theads": 4})", "theads");
   EXPECT_TRUE(Contains(message, "unknown key")) << message;

@@ -71,7 +71,7 @@ TEST(FleetTest, TelemetryHasOneMessagePerTwinWithTheModelsNames) {
   for (const TwinMessage& m : messages) by_twin[m.twin_id] = m.body;
   const json::object& turbine = by_twin.at("kr-wtg-01");
   for (const char* key : {"ts", "windSpeed", "rotorSpeed", "activePower", "pitchAngle",
-                          "nacelle/yawAngle", "nacelle/nacelleTemperature"}) {
+                          "nacelle/yawAngle", "nacelle/nacelleTemperature", "nacelle/ambientTemperature"}) {
     EXPECT_TRUE(turbine.contains(key)) << key;
   }
   EXPECT_EQ(turbine.at("ts"), "2026-11-25T00:00:01.000Z");

@@ -68,7 +68,7 @@ TEST(FleetLinkTest, PublishesTelemetryAndPropertiesOnTheContractTopics) {
   auto turbine = listener.WaitFor(std::string(kTurbine1) + "/telemetry");
   ASSERT_TRUE(turbine);
   for (const char* key : {"ts", "windSpeed", "rotorSpeed", "activePower", "pitchAngle",
-                          "nacelle/yawAngle", "nacelle/nacelleTemperature"}) {
+                          "nacelle/yawAngle", "nacelle/nacelleTemperature", "nacelle/ambientTemperature"}) {
     EXPECT_TRUE(turbine->body.contains(key)) << key;
   }
   const std::string ts(turbine->body.at("ts").as_string());

@@ -16,6 +16,9 @@
 #include "auth/authenticator.h"
 #include "auth/policy.h"
 #include "ingest/ingestor.h"
+#include "ingest/live_state.h"
+#include "sim/simulation_service.h"
+#include "sim/thermal_test_model.h"
 #include "server/url.h"
 #include "tsdb/series_store.h"
 #include "tsdb/temp_dir.h"
@@ -33,7 +36,9 @@ const std::set<std::string> kHttpMethods = {"get", "put", "post", "patch", "dele
 const std::set<std::string> kFilteredReads = {"POST /query", "GET /timeseries", "POST /timeseries/query",
                                               "GET /timeseries/query"};
 // Routes any authenticated caller may use: who am I, and the models (a schema is not data).
-const std::set<std::string> kAnyCaller = {"GET /auth/whoami", "GET /models", "GET /models/{id}"};
+const std::set<std::string> kAnyCaller = {"GET /auth/whoami", "GET /models", "GET /models/{id}",
+                                          "GET /simulation/models", "GET /simulation/models/{name}",
+                                          "GET /simulation/bindings", "GET /simulation/bindings/{name}"};
 
 std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
   for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
@@ -72,6 +77,11 @@ class AccessTest : public ::testing::Test {
     services.api_keys = keys_.get();
     services.audit = audit_.get();
     services.backup = [](const std::string&) { return Status::Ok(); };
+    catalog_.Register(sim::testing::ThermalTestModel::Info(), []() -> Result<std::unique_ptr<sim::Simulation>> {
+      return std::unique_ptr<sim::Simulation>(std::make_unique<sim::testing::ThermalTestModel>());
+    });
+    simulation_ = sim::SimulationService::Open({}, catalog_, graph_, events_, *ingestor_, live_, clock_).value();
+    services.simulation = simulation_.get();
     api_ = std::make_unique<DigitalTwinsApi>(graph_, clock_, ApiOptions{}, services);
 
     admin_ = Key("admin", {"admin"});
@@ -83,6 +93,8 @@ class AccessTest : public ::testing::Test {
     for (const char* id : {"room-1", "room-2", "room-9"}) {
       ASSERT_EQ(As(admin_, "PUT", std::string("/digitaltwins/") + id, RoomJson(20)).status, 200);
     }
+    ASSERT_TRUE(simulation_->PutBinding("none", ParseJson(R"({"model": "thermalTest", "twins": {"ids": ["room-1"]},
+                                                              "shadow": false})").value()).ok());
     Relate("room-1", "r1", "room-2");  // room-2 is in room-1's scope
     Relate("room-2", "r2", "room-9");  // ... and so is room-9, through room-2
     Relate("room-9", "r9", "room-1");
@@ -154,6 +166,7 @@ class AccessTest : public ::testing::Test {
         fill("keyId", key_ids_["viewer"]);
         fill("name", "none");
         if (o.label == "GET /timeseries/query") target += "?twin=room-1&start=0&end=now";
+        if (o.label == "GET /simulation/models/{name}") target = "/simulation/models/thermalTest";
         o.target = target;
         o.body = BodyFor(o.label);
         const json::value* security = op.as_object().if_contains("security");
@@ -173,6 +186,9 @@ class AccessTest : public ::testing::Test {
         {"PATCH /digitaltwins/{id}", R"([{"op": "replace", "path": "/temperature", "value": 22}])"},
         {"POST /auth/apikeys", R"({"name": "x", "roles": ["viewer"]})"},
         {"POST /backup", R"({"path": "/tmp/doppel-access-test-backup"})"},
+        {"PUT /simulation/bindings/{name}", R"({"model": "thermalTest", "twins": {"ids": ["room-1"]}, "shadow": false})"},
+        {"POST /digitaltwins/{id}/scenarios",
+         R"({"base": "hold", "horizon": "1h", "resolution": "1m", "scenarios": [{"name": "a"}]})"},
         {"PUT /connectors/{name}",
          R"({"broker": "mqtt://127.0.0.1:1", "clientId": "access-test", "mappings": [{"topic": "t/{twinId}"}]})"},
     };
@@ -191,6 +207,9 @@ class AccessTest : public ::testing::Test {
   auth::Authenticator authenticator_{{.api_keys = keys_.get()}};
   std::unique_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<audit::AuditLog> audit_ = audit::AuditLog::InMemory();
+  ingest::LiveState live_;
+  sim::ModelCatalog catalog_;
+  std::unique_ptr<sim::SimulationService> simulation_;  // outlives the API
   ApiServices services_;
   std::unique_ptr<DigitalTwinsApi> api_;
   std::map<std::string, std::string> key_ids_;

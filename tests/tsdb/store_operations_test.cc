@@ -295,6 +295,41 @@ TEST(Retention, WithoutDefaultOtherSeriesAreKept) {
   for (SeriesId id : {f.a, f.b, f.d}) EXPECT_EQ(All(*f.store, id).size(), 50u);
 }
 
+// A classified field (auth/classification.h): the series at one path of one model's twins,
+// more specific than the model's own rule, less than a single series'.
+TEST(Retention, ModelAndPathRuleSitsBetweenSeriesAndModel) {
+  TempDir dir;
+  RetentionFixture f(dir.path());
+  const SeriesId badge_1 = Create(*f.store, "op-1", "badgeId", "dtmi:x:Operator;1");
+  const SeriesId badge_2 = Create(*f.store, "op-2", "badgeId", "dtmi:x:Operator;1");
+  const SeriesId shift = Create(*f.store, "op-1", "shift", "dtmi:x:Operator;1");
+  for (SeriesId id : {badge_1, badge_2, shift}) ASSERT_TRUE(WriteRange(*f.store, id, 0, 50, kHour).ok());
+  ASSERT_TRUE(f.store->Flush().ok());
+  const std::vector<RetentionRule> rules = {
+      {"dtmi:x:Operator;1", 5 * kHour, "", "badgeId"},  // badge_2: cutoff 45 h, drops 4 chunks
+      {"dtmi:x:Operator;1", 35 * kHour, "", ""},        // shift: cutoff 15 h, drops [0,9]
+      {"", 25 * kHour, "op-1", "badgeId"},              // badge_1: cutoff 25 h, drops 2 chunks
+  };
+  EXPECT_EQ(*f.store->ApplyRetention(rules, 50 * kHour), 7u);
+  EXPECT_EQ(All(*f.store, badge_1).front().time, 20 * kHour);
+  EXPECT_EQ(All(*f.store, badge_2).front().time, 40 * kHour);
+  EXPECT_EQ(All(*f.store, shift).front().time, 10 * kHour);
+  // The pumps' series, at another model, are untouched.
+  EXPECT_EQ(All(*f.store, f.a).size(), 50u);
+}
+
+TEST(Retention, RefusesAPathWithoutTwinOrModelAndDuplicateModelPaths) {
+  TempDir dir;
+  RetentionFixture f(dir.path());
+  const std::vector<RetentionRule> bare_path = {{"", kHour, "", "badgeId"}};
+  EXPECT_EQ(f.store->ApplyRetention(bare_path, 0).status().code(), StatusCode::kInvalidArgument);
+  const std::vector<RetentionRule> twice = {{"dtmi:x:Pump;1", kHour, "", "temperature"},
+                                            {"dtmi:x:Pump;1", 2 * kHour, "", "temperature"}};
+  EXPECT_EQ(f.store->ApplyRetention(twice, 0).status().code(), StatusCode::kInvalidArgument);
+  const std::vector<RetentionRule> twin_only = {{"", kHour, "pump-1", ""}};
+  EXPECT_EQ(f.store->ApplyRetention(twin_only, 0).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(Retention, RandomizedAgainstReference) {
   TempDir dir;
   std::mt19937_64 rng(7);

@@ -121,7 +121,8 @@ std::optional<int> CompareJson(const json::value& a, const json::value& b) {
 
 Value Resolve(const PathRef& path, const Row& row) {
   const Slot& slot = row[path.binding];
-  const json::object* object = slot.twin != nullptr           ? &slot.twin->doc
+  const json::object* object = slot.doc != nullptr            ? slot.doc
+                               : slot.twin != nullptr         ? &slot.twin->doc
                                : slot.relationship != nullptr ? &slot.relationship->doc
                                                               : nullptr;
   Value v;

@@ -25,6 +25,9 @@ enum class Truth { kFalse, kTrue, kUndefined };
 struct Slot {
   const twin::Twin* twin = nullptr;
   const twin::Relationship* relationship = nullptr;
+  // The document paths resolve against when it is not the twin's own: a copy with the values
+  // QueryOptions::masked hides removed (twin/field_mask.h). Null: the twin's or relationship's.
+  const json::object* doc = nullptr;
 };
 using Row = std::vector<Slot>;  // indexed by binding
 

@@ -11,6 +11,7 @@
 
 #include "query/internal/evaluator.h"
 #include "query/internal/planner.h"
+#include "twin/field_mask.h"
 
 namespace doppel::query {
 namespace {
@@ -25,6 +26,7 @@ class Executor {
         resume_(resume),
         evaluator_(query, state),
         row_(query.bindings.size()),
+        masked_docs_(query.bindings.size()),
         conjuncts_by_stage_(query.joins.size() + 1) {
     if (resume_ != nullptr) returned_before_ = resume_->returned;
     SplitConjuncts();
@@ -93,6 +95,20 @@ class Executor {
     return target != nullptr && Visible(*target);
   }
 
+  // QueryOptions::masked: the twin as this caller may see it. Its hidden values are removed
+  // from a copy (kept per binding until the binding moves on), so WHERE, projections and
+  // SELECT * all read the same masked document and a condition on a hidden value is undefined.
+  Slot TwinSlot(const twin::Twin& twin, int binding) {
+    if (!options_.masked ||
+        (options_.masked.hides_any && !options_.masked.hides_any(twin.model_id))) {
+      return Slot{&twin, nullptr};
+    }
+    json::object& copy = masked_docs_[binding];
+    copy = twin.doc;
+    if (!twin::MaskTwinDocument(copy, options_.masked)) return Slot{&twin, nullptr};
+    return Slot{&twin, nullptr, &copy};
+  }
+
   // Counts one examined twin or relationship; false once over the limit.
   bool Examine() {
     if (++scanned_ <= options_.max_scanned) return true;
@@ -107,7 +123,7 @@ class Executor {
     if (query_.from_relationships) return VisitRelationshipsOf(twin);
     if (!Examine()) return false;
     if (!Visible(twin)) return true;
-    row_[0] = Slot{&twin, nullptr};
+    row_[0] = TwinSlot(twin, 0);
     if (!Passes(0)) return true;
     return Extend(0);
   }
@@ -141,7 +157,7 @@ class Executor {
       if (target == nullptr) continue;
       if (!Examine()) return false;
       if (!Visible(*target)) continue;
-      row_[join.twin_binding] = Slot{target, nullptr};
+      row_[join.twin_binding] = TwinSlot(*target, join.twin_binding);
       if (join.relationship_binding >= 0) row_[join.relationship_binding] = Slot{nullptr, &rel};
       if (Passes(j + 1) && !Extend(j + 1)) return false;
     }
@@ -171,8 +187,8 @@ class Executor {
 
   json::value Project() const {
     if (query_.select == SelectKind::kStar) {
-      return query_.from_relationships ? json::value(row_[0].relationship->doc)
-                                       : json::value(row_[0].twin->doc);
+      if (query_.from_relationships) return json::value(row_[0].relationship->doc);
+      return json::value(row_[0].doc != nullptr ? *row_[0].doc : row_[0].twin->doc);
     }
     json::object out;
     for (const Projection& projection : query_.projections) {
@@ -192,6 +208,7 @@ class Executor {
   const Continuation* resume_;
   Evaluator evaluator_;
   Row row_;
+  std::vector<json::object> masked_docs_;  // per binding: see TwinSlot
   std::vector<std::vector<const Condition*>> conjuncts_by_stage_;
   // Pre-filters on a JOIN's target ids; a target must pass both to be looked at.
   struct JoinFilter {

@@ -7,6 +7,7 @@
 
 #include "audit/audit_log.h"
 #include "auth/authenticator.h"
+#include "auth/classification.h"
 #include "auth/policy.h"
 
 namespace doppel::server::internal {
@@ -62,6 +63,9 @@ bool DevMode(const ApiContext& ctx) {
 
 Result<RequestAuth> Authenticate(const ApiContext& ctx, const HttpRequest& request, const QueryParams& query) {
   RequestAuth caller;
+  // Before any handler: a model uploaded by an earlier request is classified before this one
+  // can create, read or stream a twin of it.
+  if (ctx.services.classification != nullptr) ctx.services.classification->Refresh();
   if (DevMode(ctx)) {
     caller.principal = auth::Principal::Anonymous();
     return caller;
@@ -89,6 +93,12 @@ Status Authorize(const ApiContext& ctx, const RequestAuth& caller, auth::Action 
 
 void PrepareFilter(const ApiContext& ctx, RequestAuth& caller) {
   if (ctx.services.authorizer != nullptr) caller.visible = ctx.services.authorizer->VisibilityFor(caller.principal);
+  caller.masked = FieldMaskFor(ctx, caller);
+}
+
+twin::FieldMask FieldMaskFor(const ApiContext& ctx, const RequestAuth& caller) {
+  if (ctx.services.classification == nullptr) return {};
+  return ctx.services.classification->MaskFor(caller.principal);
 }
 
 bool Visible(const RequestAuth& caller, std::string_view twin_id, std::string_view model_id) {

@@ -26,8 +26,13 @@ Result<RequestAuth> Authenticate(const ApiContext& ctx, const HttpRequest& reque
 // PermissionDenied ("Forbidden") naming the caller, the action and the twin, unless allowed.
 Status Authorize(const ApiContext& ctx, const RequestAuth& caller, auth::Action action, const auth::Resource& resource);
 
-// Sets caller.visible to the caller's read filter (null: sees every twin).
+// Sets caller.visible to the caller's read filter (null: sees every twin) and caller.masked to
+// the classified values it may not see (FieldMaskFor).
 void PrepareFilter(const ApiContext& ctx, RequestAuth& caller);
+
+// The classified values `caller` may not see: null without a classification or with a
+// clearance for everything.
+twin::FieldMask FieldMaskFor(const ApiContext& ctx, const RequestAuth& caller);
 
 // True when `twin_id` passes the caller's read filter.
 bool Visible(const RequestAuth& caller, std::string_view twin_id, std::string_view model_id = {});

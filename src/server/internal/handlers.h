@@ -48,6 +48,35 @@ Result<HttpResponse> Backup(ApiContext& ctx, const HttpRequest& request, const R
 // erasure_handlers.cc — POST /digitaltwins/{id}/erase (right to erasure, docs/security.md)
 Result<HttpResponse> EraseTwin(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 
+// simulation_handlers.cc — /simulation (models, FMUs, bindings), a twin's shadow state,
+// what-if scenarios and forecast (docs/simulation.md)
+Result<HttpResponse> ListSimulationModels(ApiContext& ctx, const HttpRequest& request,
+                                          const RouteMatch& match);
+Result<HttpResponse> GetSimulationModel(ApiContext& ctx, const HttpRequest& request,
+                                        const RouteMatch& match);
+Result<HttpResponse> PutFmu(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+Result<HttpResponse> DeleteFmu(ApiContext& ctx, const HttpRequest& request,
+                               const RouteMatch& match);
+Result<HttpResponse> ListBindings(ApiContext& ctx, const HttpRequest& request,
+                                  const RouteMatch& match);
+Result<HttpResponse> GetBinding(ApiContext& ctx, const HttpRequest& request,
+                                const RouteMatch& match);
+Result<HttpResponse> PutBinding(ApiContext& ctx, const HttpRequest& request,
+                                const RouteMatch& match);
+Result<HttpResponse> DeleteBinding(ApiContext& ctx, const HttpRequest& request,
+                                   const RouteMatch& match);
+Result<HttpResponse> GetTwinSimulation(ApiContext& ctx, const HttpRequest& request,
+                                       const RouteMatch& match);
+Result<HttpResponse> StartScenarios(ApiContext& ctx, const HttpRequest& request,
+                                    const RouteMatch& match);
+Result<HttpResponse> ListScenarios(ApiContext& ctx, const HttpRequest& request,
+                                   const RouteMatch& match);
+Result<HttpResponse> GetScenarios(ApiContext& ctx, const HttpRequest& request,
+                                  const RouteMatch& match);
+Result<HttpResponse> CancelScenarios(ApiContext& ctx, const HttpRequest& request,
+                                     const RouteMatch& match);
+Result<HttpResponse> Forecast(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
+
 // timeseries_handlers.cc — /timeseries (history queries, docs/history.md)
 Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);
 Result<HttpResponse> QueryTimeSeries(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match);

@@ -2,15 +2,16 @@
 // v2 /api/v2/write), all through the one Ingestor (docs/ingest.md).
 #include <chrono>
 #include <cmath>
+#include <optional>
+#include <string>
 #include <type_traits>
 #include <variant>
-#include <string>
 #include <vector>
 
 #include "history/history_request.h"
 #include "ingest/ingestor.h"
-#include "ingest/live_state.h"
 #include "ingest/line_protocol.h"
+#include "ingest/live_state.h"
 #include "ingest/telemetry_json.h"
 #include "server/internal/access.h"
 #include "server/internal/handlers.h"
@@ -149,11 +150,17 @@ Result<HttpResponse> SendTelemetry(ApiContext& ctx, const HttpRequest& request, 
 Result<HttpResponse> GetLiveTelemetry(ApiContext& ctx, const HttpRequest&, const RouteMatch& match) {
   if (ctx.services.live == nullptr) return Status::Unavailable("live state is not enabled on this server");
   std::string_view id = match.params.Get("id");
-  if (ctx.graph.Read([&](const twin::GraphState& s) { return s.FindTwin(id) == nullptr; })) {
+  std::optional<std::string> model =
+      ctx.graph.Read([&](const twin::GraphState& s) -> std::optional<std::string> {
+        const twin::Twin* t = s.FindTwin(id);
+        return t == nullptr ? std::nullopt : std::optional(t->model_id);
+      });
+  if (!model)
     return Status::NotFound("twin '" + std::string(id) + "' not found", "DigitalTwinNotFound");
-  }
   json::object telemetry;
   for (const auto& [path, latest] : ctx.services.live->OfTwin(id)) {
+    // A masked value is left out, as if never received: its time would tell as much.
+    if (!match.auth.masked.Hides(*model, path).empty()) continue;
     json::object entry;
     std::visit(
         [&](const auto& v) {

@@ -85,6 +85,7 @@ Result<HttpResponse> Query(ApiContext& ctx, const HttpRequest& request, const Ro
   const json::object& spec = body.get_object();
   query::QueryOptions options;
   options.visible = match.auth.visible;
+  options.masked = match.auth.masked;
   DOPPEL_ASSIGN_OR_RETURN(options.page_size, PageSize(ctx, request));
   std::string text;
   for (std::string_view field : {"query", "continuationToken"}) {

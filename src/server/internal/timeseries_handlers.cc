@@ -138,9 +138,13 @@ Result<HttpResponse> ListTimeSeries(ApiContext& ctx, const HttpRequest& request,
     for (const tsdb::SeriesInfo& info : all) {
       const tsdb::SeriesSpec& spec = info.spec;
       if (!MatchesAny(twins, spec.twin_id) || !MatchesAny(paths, spec.path)) continue;
-      if (match.auth.visible) {  // judged by the twin's model now, or the series' once it is gone
+      if (match.auth.visible ||
+          match.auth.masked) {  // by the twin's model now, or the series' once gone
         const twin::Twin* twin = s.FindTwin(spec.twin_id);
-        if (!Visible(match.auth, spec.twin_id, twin != nullptr ? twin->model_id : spec.model_id)) continue;
+        const std::string& model_id = twin != nullptr ? twin->model_id : spec.model_id;
+        if (!Visible(match.auth, spec.twin_id, model_id)) continue;
+        if (!match.auth.masked.Hides(model_id, spec.path).empty())
+          continue;  // as absent as an invisible one
       }
       if (model != nullptr && spec.model_id != *model &&
           !s.models().IsOfModel(spec.model_id, *model))
@@ -158,6 +162,7 @@ Result<HttpResponse> QueryTimeSeries(ApiContext& ctx, const HttpRequest& request
   DOPPEL_ASSIGN_OR_RETURN(history::ParsedRequest parsed,
                           history::ParseHistoryRequest(body.get_object(), Now(ctx)));
   parsed.request.visible = match.auth.visible;
+  parsed.request.masked = match.auth.masked;
   return Answer(ctx, request, std::move(parsed));
 }
 
@@ -168,6 +173,7 @@ Result<HttpResponse> QueryTimeSeriesGet(ApiContext& ctx, const HttpRequest& requ
   DOPPEL_ASSIGN_OR_RETURN(history::ParsedRequest parsed,
                           history::ParseHistoryRequest(body, Now(ctx)));
   parsed.request.visible = match.auth.visible;
+  parsed.request.masked = match.auth.masked;
   return Answer(ctx, request, std::move(parsed));
 }
 

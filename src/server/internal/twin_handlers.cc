@@ -1,4 +1,6 @@
+#include "server/internal/access.h"
 #include "server/internal/handlers.h"
+#include "twin/field_mask.h"
 
 namespace doppel::server::internal {
 namespace {
@@ -8,6 +10,14 @@ std::string TwinEtag(const twin::TwinGraph& graph, std::string_view id) {
   return graph.Read([&](const twin::GraphState& state) {
     const twin::Twin* t = state.FindTwin(id);
     return t == nullptr ? std::string() : EtagOf(t->doc);
+  });
+}
+
+// The twin's model, or "" for an unknown twin.
+std::string TwinModel(const twin::TwinGraph& graph, std::string_view id) {
+  return graph.Read([&](const twin::GraphState& state) {
+    const twin::Twin* t = state.FindTwin(id);
+    return t == nullptr ? std::string() : t->model_id;
   });
 }
 
@@ -21,13 +31,17 @@ HttpResponse NoContentWithEtag(std::string etag) {
 
 Result<HttpResponse> PutTwin(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(json::value body, ParseObjectBody(ctx, request, "a digital twin"));
+  // Writing needs no clearance, but the answer is a read: the stored twin, masked like a GET.
+  const twin::FieldMask mask = FieldMaskFor(ctx, match.auth);
   DOPPEL_ASSIGN_OR_RETURN(json::object twin,
                           ctx.graph.PutTwin(match.params.Get("id"), body, PreconditionsOf(request)));
+  twin::MaskTwinDocument(twin, mask);
   return JsonWithEtag(twin);
 }
 
 Result<HttpResponse> GetTwin(ApiContext& ctx, const HttpRequest&, const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(json::object twin, ctx.graph.GetTwin(match.params.Get("id")));
+  twin::MaskTwinDocument(twin, match.auth.masked);
   return JsonWithEtag(twin);
 }
 
@@ -45,7 +59,10 @@ Result<HttpResponse> DeleteTwin(ApiContext& ctx, const HttpRequest& request, con
 
 Result<HttpResponse> GetComponent(ApiContext& ctx, const HttpRequest&, const RouteMatch& match) {
   std::string_view id = match.params.Get("id");
-  DOPPEL_ASSIGN_OR_RETURN(json::object component, ctx.graph.GetComponent(id, match.params.Get("componentPath")));
+  std::string_view name = match.params.Get("componentPath");
+  DOPPEL_ASSIGN_OR_RETURN(json::object component, ctx.graph.GetComponent(id, name));
+  if (match.auth.masked)
+    twin::MaskComponentDocument(component, TwinModel(ctx.graph, id), name, match.auth.masked);
   HttpResponse res = HttpResponse::Json(200, component);
   std::string etag = EtagOf(component);
   if (etag.empty()) etag = TwinEtag(ctx.graph, id);
