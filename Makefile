@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 FUZZ_DIR     ?= build-fuzz-clang
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth fuzz clean
+.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim fuzz clean
 
 all: build
 
@@ -38,7 +38,7 @@ test-asan: deps
 	ctest --test-dir $(SAN_DIR) --output-on-failure -j2
 
 # Every benchmark in quick mode; each prints a one-line JSON object as its last line.
-bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth
+bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim
 
 # The spine: DTDL parsing, twin patching and restore, queries over 100k twins.
 bench-spine: build
@@ -69,6 +69,11 @@ bench-connect: build
 # Authorisation on the hot path: policy checks alone, and API ingest/query with policies on vs off.
 bench-auth: build
 	scripts/bench-auth.sh $(BUILD_DIR)
+
+# Simulation (bench/RESULTS.md): turbine model speed, what-if scenarios/s on 1 and 2 threads,
+# FMU step overhead out of process, shadow-mode cost per reading. ~1 minute.
+bench-sim: build
+	scripts/bench-sim.sh $(BUILD_DIR)
 
 # Coverage-guided fuzzing (docs/fuzzing.md): installs clang-14, builds every tests/fuzz target
 # with libFuzzer + ASan + UBSan into FUZZ_DIR and runs each for FUZZ_SECONDS, one at a time.

@@ -184,6 +184,11 @@ done
 echo
 echo "demo: live from the simulator over MQTT: $live"
 
+# Simulation: the turbines' shadow runs (examples/wind-farm/simulation/turbine-shadow.json) and a
+# what-if comparison of three rotor-speed limits (docs/simulation.md).
+echo
+python3 "$root/scripts/demo-simulation.py" "$url" || die "the simulation part of the demo failed"
+
 if [[ ${DEMO_EXIT_AFTER_LOAD:-0} == 1 ]]; then
   echo
   echo "demo: DEMO_EXIT_AFTER_LOAD=1: stopping the simulator, the server and the broker"
@@ -213,6 +218,8 @@ demo: the API is at $url (Azure Digital Twins REST API). Try:
   curl -X POST $url/timeseries/query -H 'Content-Type: application/json' \
        -d '{"twins": ["kr-wtg-03-mainbearing"], "paths": ["vibrationRms"], "start": "now-24h", "end": "now", "step": "1h", "aggregations": ["avg", "max"]}'
   mosquitto_sub -p $broker_port -t 'doppel/#' -v           # the raw MQTT traffic
+  curl $url/digitaltwins/kr-wtg-03/simulation         # shadow mode: expected, residuals, damage estimate
+  curl -X POST $url/digitaltwins/kr-wtg-01/forecast -H 'Content-Type: application/json' -d '{"horizon": "6h"}'
   curl $url/metrics
   curl $url/openapi.json
   $binary --url $url twins patch kr-wtg-01 '[{"op": "replace", "path": "/rotorSpeedLimit", "value": 11.0}]'

@@ -46,7 +46,9 @@ Turbine::Turbine(TurbineSpec spec, const TurbineParams& params, uint64_t fleet_s
   // Start in thermal steady state, so the first minutes do not show a warm-up nobody asked for.
   Step(start, 0.0);
   const bool rotating = rotor_rpm_ > 0.0;
-  bearing_c_ = ambient_c_ + (rotating ? params_.bearing_idle_rise_c + params_.bearing_load_rise_c * load() : 0.0);
+  // A faulty bearing starts at its fault's heat too (as the backfilled history has it).
+  bearing_c_ = ambient_c_ + (rotating ? params_.bearing_idle_rise_c + params_.bearing_load_rise_c * load() + fault_heat_c_
+                                      : 0.0);
   oil_c_ = ambient_c_ + (rotating ? params_.oil_idle_rise_c + params_.oil_load_rise_c * load() : 0.0);
   winding_c_ = ambient_c_ + (rotating ? params_.winding_idle_rise_c + params_.winding_load_rise_c * load() : 0.0);
   nacelle_c_ = ambient_c_ + params_.nacelle_rise_c + params_.nacelle_load_rise_c * load();

@@ -50,6 +50,14 @@ std::optional<double> NumericOf(const tsdb::Value& v) {
   return std::nullopt;
 }
 
+// The current value of a bound path: the property, else the latest reading of the telemetry.
+std::optional<double> CurrentValue(const twin::GraphState& graph, const ingest::LiveState& live,
+                                   std::string_view twin_id, std::string_view path) {
+  if (auto value = internal::PropertyValue(graph, twin_id, path)) return value;
+  if (auto latest = live.Get(twin_id, path)) return NumericOf(latest->value);
+  return std::nullopt;
+}
+
 json::value Number(double v) { return std::isfinite(v) ? json::value(v) : json::value(nullptr); }
 
 json::object VariableJson(const Variable& v) {
@@ -185,9 +193,16 @@ struct SimulationService::State {
   Status RestoreShadow(ShadowRun& run) const;
 
   // ---- forks ----
-  Result<std::unique_ptr<Simulation>> ForkFor(std::string_view twin_id, const std::string& binding_name,
-                                              const Binding** binding) const;
-  Result<BaseProfiles> HistoryProfiles(std::string_view twin_id, const Binding& binding, double horizon_s) const;
+  // The bindings covering `twin_id` (only `binding_name`, if not empty), by name.
+  std::vector<std::shared_ptr<const Binding>> Covering(std::string_view twin_id, std::string_view binding_name) const;
+  // The first of them, or NotFound naming what is missing.
+  Result<std::shared_ptr<const Binding>> CoveringOne(std::string_view twin_id, std::string_view binding_name) const;
+  // A simulation to run what-if from: the shadow run's estimate, else the model with the
+  // twin's properties and latest readings.
+  Result<std::unique_ptr<Simulation>> ForkFor(std::string_view twin_id,
+                                              const std::shared_ptr<const Binding>& binding) const;
+  Result<BaseProfiles> HistoryProfiles(std::string_view twin_id, const std::shared_ptr<const Binding>& binding,
+                                       double horizon_s) const;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -299,6 +314,12 @@ ShadowRun SimulationService::State::NewRun(internal::BoundTwin bound, const twin
       run.error = fmt::format("parameter {} from {}: {}", var, path.ToString(), s.message());
       return run;
     }
+  }
+  // Inputs start at the twins' current values (a property, or the latest reading), so a run
+  // does not begin from the model's defaults (a curtailed turbine's rotorSpeedLimit).
+  for (const auto& [var, path] : binding.inputs) {
+    auto value = CurrentValue(graph_state, live, run.bound.SourceOf(path), path.path);
+    if (value) static_cast<void>((*model)->Set(*(*model)->info().Find(var), *value));  // out of range: keep default
   }
   ShadowConfig config = ShadowConfigOf(binding);
   run.inputs = config.inputs;
@@ -580,33 +601,41 @@ Status SimulationService::State::RestoreShadow(ShadowRun& run) const {
 // ---------------------------------------------------------------------------------------------
 // Forks and profiles for what-if
 
-Result<std::unique_ptr<Simulation>> SimulationService::State::ForkFor(std::string_view twin_id,
-                                                                      const std::string& binding_name,
-                                                                      const Binding** chosen) const {
-  std::shared_ptr<const Binding> binding;
+std::vector<std::shared_ptr<const Binding>> SimulationService::State::Covering(std::string_view twin_id,
+                                                                               std::string_view binding_name) const {
+  std::vector<std::shared_ptr<const Binding>> candidates;
   {
     std::lock_guard lock(bindings_mu);
     for (const auto& [name, b] : bindings) {
-      if (!binding_name.empty() && name != binding_name) continue;
-      const bool covers = graph.Read([&](const twin::GraphState& state) {
-        const twin::Twin* twin = state.FindTwin(twin_id);
-        if (twin == nullptr) return false;
-        if (!b->twin_model.empty()) return state.models().IsOfModel(twin->model_id, b->twin_model);
-        return std::find(b->twin_ids.begin(), b->twin_ids.end(), twin_id) != b->twin_ids.end();
-      });
-      if (covers) {
-        binding = b;
-        break;
-      }
+      if (binding_name.empty() || name == binding_name) candidates.push_back(b);
     }
   }
-  if (!binding) {
-    if (!binding_name.empty()) {
-      return Status::NotFound(fmt::format("binding '{}' does not cover twin '{}'", binding_name, twin_id));
+  return graph.Read([&](const twin::GraphState& state) {
+    std::vector<std::shared_ptr<const Binding>> covering;
+    const twin::Twin* twin = state.FindTwin(twin_id);
+    if (twin == nullptr) return covering;
+    for (auto& b : candidates) {
+      const bool covers = b->twin_model.empty()
+                              ? std::find(b->twin_ids.begin(), b->twin_ids.end(), twin_id) != b->twin_ids.end()
+                              : state.models().IsOfModel(twin->model_id, b->twin_model);
+      if (covers) covering.push_back(std::move(b));
     }
-    return Status::NotFound(fmt::format("no simulation binding covers twin '{}'", twin_id));
+    return covering;
+  });
+}
+
+Result<std::shared_ptr<const Binding>> SimulationService::State::CoveringOne(std::string_view twin_id,
+                                                                            std::string_view binding_name) const {
+  auto covering = Covering(twin_id, binding_name);
+  if (!covering.empty()) return covering.front();
+  if (!binding_name.empty()) {
+    return Status::NotFound(fmt::format("binding '{}' does not cover twin '{}'", binding_name, twin_id));
   }
-  *chosen = binding.get();
+  return Status::NotFound(fmt::format("no simulation binding covers twin '{}'", twin_id));
+}
+
+Result<std::unique_ptr<Simulation>> SimulationService::State::ForkFor(
+    std::string_view twin_id, const std::shared_ptr<const Binding>& binding) const {
   {
     std::lock_guard lock(run_mu);
     for (const ShadowRun& run : runs) {
@@ -618,23 +647,12 @@ Result<std::unique_ptr<Simulation>> SimulationService::State::ForkFor(std::strin
   // No shadow state (a what-if-only binding, or no reading yet): the model with the twin's
   // properties and latest readings.
   DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> sim, catalog.Create(binding->model));
-  const auto related = graph.Read([&](const twin::GraphState& state) {
-    internal::BoundTwin bound{.twin_id = std::string(twin_id), .binding = binding};
-    auto routes_of = internal::ResolveRoutes(state, std::span(&binding, 1));
-    for (auto& b : routes_of.bound) {
-      if (b.twin_id == twin_id) return b;
-    }
-    return bound;
-  });
   Status status = Status::Ok();
   graph.Read([&](const twin::GraphState& state) {
+    const internal::BoundTwin bound = internal::BindTwin(state, std::string(twin_id), binding);
     for (const auto* map : {&binding->parameters, &binding->inputs}) {
       for (const auto& [var, path] : *map) {
-        const std::string_view source = related.SourceOf(path);
-        std::optional<double> value = internal::PropertyValue(state, source, path.path);
-        if (!value) {
-          if (auto latest = live.Get(source, path.path)) value = NumericOf(latest->value);
-        }
+        const std::optional<double> value = CurrentValue(state, live, bound.SourceOf(path), path.path);
         if (value && status.ok()) {
           status = sim->Set(*sim->info().Find(var), *value);
           if (!status.ok()) status = Status::InvalidArgument(fmt::format("{} from {}: {}", var, path.ToString(), status.message()));
@@ -646,37 +664,42 @@ Result<std::unique_ptr<Simulation>> SimulationService::State::ForkFor(std::strin
   return sim;
 }
 
-// The binding's telemetry inputs over the last `horizon_s`, replayed from now on (10-minute
-// means, or finer for short horizons). Inputs without history hold their current value.
-Result<BaseProfiles> SimulationService::State::HistoryProfiles(std::string_view twin_id, const Binding& binding,
+// The binding's telemetry inputs over the last `horizon_s`, replayed from now on (means over
+// 1 to 10 minutes, finer for short horizons), repeated when the history is shorter than the
+// horizon. Inputs without history hold their current value.
+Result<BaseProfiles> SimulationService::State::HistoryProfiles(std::string_view twin_id,
+                                                                const std::shared_ptr<const Binding>& binding,
                                                                 double horizon_s) const {
   BaseProfiles profiles;
   const tsdb::TimeNs now = Nanos(clock.Now());
   const tsdb::TimeNs span = Nanos(horizon_s);
   const tsdb::TimeNs step = std::clamp<tsdb::TimeNs>(span / 1000, Nanos(60.0), Nanos(600.0));
-  internal::BoundTwin bound{.twin_id = std::string(twin_id), .binding = nullptr};
-  {
-    auto b = std::make_shared<const Binding>(binding);
-    bound = graph.Read([&](const twin::GraphState& state) {
-      auto r = internal::ResolveRoutes(state, std::span(&b, 1));
-      for (auto& x : r.bound) {
-        if (x.twin_id == twin_id) return x;
-      }
-      return internal::BoundTwin{.twin_id = std::string(twin_id), .binding = b};
-    });
-  }
-  for (const auto& [var, path] : binding.inputs) {
+  const internal::BoundTwin bound = graph.Read([&](const twin::GraphState& state) {
+    return internal::BindTwin(state, std::string(twin_id), binding);
+  });
+  for (const auto& [var, path] : binding->inputs) {
     auto id = ingestor.store().Find(bound.SourceOf(path), path.path);
     if (!id.ok()) continue;
     auto buckets = tsdb::QueryAggregate(ingestor.store(), {.series = *id, .start = now - span, .end = now, .step = step});
     if (!buckets.ok() || buckets->empty()) continue;
+    // Replayed from its oldest bucket on: scenario time 0 is that bucket's start.
     InputProfile profile;
+    std::optional<tsdb::TimeNs> first;
     for (const auto& b : *buckets) {
-      const double t = Seconds(b.start - (now - span));
-      if (b.count == 0 || (!profile.points.empty() && t <= profile.points.back().first)) continue;
-      profile.points.emplace_back(std::max(0.0, t), b.avg);
+      if (b.count == 0) continue;
+      if (!first) first = b.start;
+      const double t = Seconds(b.start - *first);
+      if (!profile.points.empty() && t <= profile.points.back().first) continue;
+      profile.points.emplace_back(t, b.avg);
     }
-    if (profile.points.size() >= 2) profiles[var] = std::move(profile);
+    if (profile.points.size() < 2) continue;
+    // Less history than the horizon (a new twin, a short retention): the past is repeated.
+    const double period = profile.points.back().first + Seconds(step);
+    for (std::size_t i = 0, n = profile.points.size(); profile.points.back().first < horizon_s; ++i) {
+      const auto& [t, v] = profile.points[i % n];
+      profile.points.emplace_back(t + period * static_cast<double>(i / n + 1), v);
+    }
+    profiles[var] = std::move(profile);
   }
   return profiles;
 }
@@ -864,15 +887,8 @@ Result<json::object> SimulationService::TwinState(std::string_view twin_id) cons
       bindings.push_back(std::move(o));
     }
   }
-  if (bindings.empty()) {
-    std::lock_guard lock(s.bindings_mu);
-    const Binding* unused = nullptr;
-    for (const auto& [name, b] : s.bindings) {
-      if (b->shadow) continue;
-      if (s.ForkFor(twin_id, name, &unused).ok()) {
-        bindings.push_back(json::object{{"binding", name}, {"model", b->model}, {"shadow", false}});
-      }
-    }
+  for (const auto& b : s.Covering(twin_id, "")) {
+    if (!b->shadow) bindings.push_back(json::object{{"binding", b->name}, {"model", b->model}, {"shadow", false}});
   }
   if (bindings.empty()) return Status::NotFound(fmt::format("no simulation binding covers twin '{}'", twin_id));
   return json::object{{"twinId", twin_id}, {"bindings", std::move(bindings)}};
@@ -919,11 +935,11 @@ Result<json::object> SimulationService::StartScenarios(std::string_view twin_id,
   State& s = *state_;
   DOPPEL_ASSIGN_OR_RETURN(RunRequest run, SplitRequest(body));
   DOPPEL_ASSIGN_OR_RETURN(ScenarioRequest request, ParseScenarioRequest(json::value(run.rest)));
-  const sim::Binding* binding = nullptr;
-  DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> fork, s.ForkFor(twin_id, run.binding, &binding));
+  DOPPEL_ASSIGN_OR_RETURN(std::shared_ptr<const sim::Binding> binding, s.CoveringOne(twin_id, run.binding));
+  DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> fork, s.ForkFor(twin_id, binding));
   BaseProfiles profiles;
   if (run.base == "history") {
-    DOPPEL_ASSIGN_OR_RETURN(profiles, s.HistoryProfiles(twin_id, *binding, LongestHorizon(request)));
+    DOPPEL_ASSIGN_OR_RETURN(profiles, s.HistoryProfiles(twin_id, binding, LongestHorizon(request)));
   }
   DOPPEL_ASSIGN_OR_RETURN(std::string id, s.scenarios->Submit(*fork, std::move(profiles), std::move(request),
                                                               s.clock.Now(), std::string(twin_id)));
@@ -963,11 +979,11 @@ Result<json::object> SimulationService::Forecast(std::string_view twin_id, const
   if (!spec.contains("resolution")) spec["resolution"] = "10m";
   spec["scenarios"] = json::array{json::object{{"name", "forecast"}}};
   DOPPEL_ASSIGN_OR_RETURN(ScenarioRequest request, ParseScenarioRequest(json::value(std::move(spec))));
-  const sim::Binding* binding = nullptr;
-  DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> fork, s.ForkFor(twin_id, run.binding, &binding));
+  DOPPEL_ASSIGN_OR_RETURN(std::shared_ptr<const sim::Binding> binding, s.CoveringOne(twin_id, run.binding));
+  DOPPEL_ASSIGN_OR_RETURN(std::unique_ptr<Simulation> fork, s.ForkFor(twin_id, binding));
   BaseProfiles profiles;
   if (run.base == "history") {
-    DOPPEL_ASSIGN_OR_RETURN(profiles, s.HistoryProfiles(twin_id, *binding, LongestHorizon(request)));
+    DOPPEL_ASSIGN_OR_RETURN(profiles, s.HistoryProfiles(twin_id, binding, LongestHorizon(request)));
   }
   DOPPEL_ASSIGN_OR_RETURN(std::vector<ScenarioResult> results, RunScenarios(*fork, profiles, request, {.threads = 1}));
   json::object out{{"twinId", twin_id}, {"binding", binding->name}, {"startTime", FormatRfc3339(s.clock.Now())},

@@ -70,14 +70,16 @@ std::vector<std::size_t> Routes::BoundFor(std::string_view twin_id) const {
   return out;
 }
 
+BoundTwin BindTwin(const twin::GraphState& graph, std::string twin_id, std::shared_ptr<const Binding> binding) {
+  BoundTwin bound{.twin_id = std::move(twin_id), .binding = std::move(binding)};
+  bound.related = Related(graph, bound.twin_id, *bound.binding);
+  return bound;
+}
+
 Routes ResolveRoutes(const twin::GraphState& graph, std::span<const std::shared_ptr<const Binding>> bindings) {
   Routes routes;
   for (const auto& binding : bindings) {
-    for (std::string& id : BoundIds(graph, *binding)) {
-      BoundTwin bound{.twin_id = std::move(id), .binding = binding};
-      bound.related = Related(graph, bound.twin_id, *binding);
-      routes.bound.push_back(std::move(bound));
-    }
+    for (std::string& id : BoundIds(graph, *binding)) routes.bound.push_back(BindTwin(graph, std::move(id), binding));
   }
   for (std::size_t i = 0; i < routes.bound.size(); ++i) {
     const BoundTwin& b = routes.bound[i];

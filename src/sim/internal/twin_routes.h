@@ -44,6 +44,9 @@ struct Routes {
   std::vector<std::size_t> BoundFor(std::string_view twin_id) const;
 };
 
+// One twin under one binding, its relationships resolved (whether or not the binding covers it).
+BoundTwin BindTwin(const twin::GraphState& graph, std::string twin_id, std::shared_ptr<const Binding> binding);
+
 // Every twin each binding covers (by DTDL model, descendants included, or by id — ids of
 // missing twins are skipped), with its relationships resolved, and the routes of their sources.
 Routes ResolveRoutes(const twin::GraphState& graph, std::span<const std::shared_ptr<const Binding>> bindings);

@@ -333,59 +333,66 @@ struct Flows {
 // to its limit (rated torque below rated speed, rated power above). If the wind offers more,
 // the blades pitch to shed it; if it offers too little, the generator unloads and the rotor
 // accelerates only as fast as the wind allows.
+// (Built from locals and returned whole: zero-filling a Flows first cost a quarter of a call.)
 Flows Evaluate(const Plant& p, const Conditions& c, const TurbineState& x) {
-  Flows f;
   const double w = std::max(0.0, x[kOmega]);
-  // Bearing friction, heat and vibration fade out as the rotor stops.
-  f.rotation = std::min(1.0, w * p.inv_w_min);
-  f.damage_excess = std::max(0.0, x[kDamage] - p.damage_onset);
   const double friction_scale = FrictionScale(p, w, x[kDamage]);
   const double c0 = friction_scale * p.friction_static_w;
   const double c1 = friction_scale * p.friction_thrust_w;  // at rated load
-  f.producing = c.producing;
   const double tracking = (c.w_ref - w) * p.inv_response_time;
   const double want_kinetic = p.inertia * w * tracking;
   double dw_dt = tracking;
-  if (!f.producing) {
+  double available = 0, aero = 0, shaft = 0, friction = 0, kinetic = 0;
+  if (!c.producing) {
     // Feathered: the blades brake the rotor aerodynamically; the generator is off.
-    f.friction = c0;
-    f.kinetic = want_kinetic;
-    f.aero = f.kinetic + f.friction;
+    friction = c0;
+    kinetic = want_kinetic;
+    aero = kinetic + friction;
   } else {
-    f.available = p.cp_model ? AvailablePower(p, c.wind, w) : c.curve_available;
+    available = p.cp_model ? AvailablePower(p, c.wind, w) : c.curve_available;
     const double cap = p.rated_shaft_w * std::min(1.0, w * p.inv_w_rated);
     // Friction grows with load, and load with shaft power: solve the linear balance at once.
     const double per_shaft_watt = c1 * p.efficiency * p.inv_rated_w;
-    f.shaft = (f.available - c0 - want_kinetic) / (1 + per_shaft_watt);
-    if (f.shaft > cap) {
-      f.shaft = cap;
-      f.friction = c0 + per_shaft_watt * f.shaft;
-      f.kinetic = want_kinetic;
-      f.aero = f.shaft + f.friction + f.kinetic;
-    } else if (f.shaft >= 0) {
-      f.friction = c0 + per_shaft_watt * f.shaft;
-      f.kinetic = want_kinetic;
-      f.aero = f.available;
+    shaft = (available - c0 - want_kinetic) / (1 + per_shaft_watt);
+    if (shaft > cap) {
+      shaft = cap;
+      friction = c0 + per_shaft_watt * shaft;
+      kinetic = want_kinetic;
+      aero = shaft + friction + kinetic;
+    } else if (shaft >= 0) {
+      friction = c0 + per_shaft_watt * shaft;
+      kinetic = want_kinetic;
+      aero = available;
     } else {
-      f.shaft = 0;
-      f.friction = c0;
-      f.aero = f.available;
-      f.kinetic = f.available - c0;
-      dw_dt = w > 1e-9 ? f.kinetic / (p.inertia * w) : 0.0;
+      shaft = 0;
+      friction = c0;
+      aero = available;
+      kinetic = available - c0;
+      dw_dt = w > 1e-9 ? kinetic / (p.inertia * w) : 0.0;
     }
   }
-  f.electrical = p.efficiency * f.shaft;
-  f.load = f.electrical * p.inv_rated_w;
+  const double electrical = p.efficiency * shaft;
+  const double load = electrical * p.inv_rated_w;
   const double load_power =
-      p.damage_exponent == 3 ? f.load * f.load * f.load : std::pow(f.load, p.damage_exponent);
-  f.derivative[kOmega] = dw_dt;
-  f.derivative[kBearing] =
-      (f.friction - (x[kBearing] - c.ambient) * p.inv_bearing_resistance) * p.inv_bearing_capacity;
-  f.derivative[kDamage] = p.damage_per_s * load_power * (w * p.inv_w_rated);
-  f.derivative[kNacelle] =
-      (c.ambient + p.nacelle_idle_rise + p.nacelle_load_rise * f.load - x[kNacelle]) *
-      p.inv_nacelle_time_constant;
-  return f;
+      p.damage_exponent == 3 ? load * load * load : std::pow(load, p.damage_exponent);
+  return {
+      .producing = c.producing,
+      .available = available,
+      .aero = aero,
+      .shaft = shaft,
+      .electrical = electrical,
+      .friction = friction,
+      .kinetic = kinetic,
+      .load = load,
+      // Bearing friction, heat and vibration fade out as the rotor stops.
+      .rotation = std::min(1.0, w * p.inv_w_min),
+      .damage_excess = std::max(0.0, x[kDamage] - p.damage_onset),
+      .derivative = {dw_dt,
+                     (friction - (x[kBearing] - c.ambient) * p.inv_bearing_resistance) *
+                         p.inv_bearing_capacity,
+                     p.damage_per_s * load_power * (w * p.inv_w_rated),
+                     (c.ambient + p.nacelle_idle_rise + p.nacelle_load_rise * load - x[kNacelle]) *
+                         p.inv_nacelle_time_constant}};
 }
 
 // The right-hand side handed to the solver.
@@ -399,8 +406,9 @@ struct TurbineSystem {
 
 // ---- Coarse steps: the rotor in closed form, the slow states as linear lags ----------------
 //
-// Over a Step the inputs are held, so the rotor follows one of two closed-form laws while the
-// power-curve model runs above minRotorSpeed (no fade-out, available power independent of ω):
+// Over a Step the inputs are held, so above minRotorSpeed (no friction fade-out) the rotor follows
+// one of two closed-form laws (the second only in the power-curve model, whose available power
+// does not depend on ω):
 //   tracking:      ω(t) = ω_ref + (ω0 − ω_ref)·e^(−t/τ)   (the generator can absorb the
 //                  controller's kinetic demand: J·ω·(ω_ref − ω)/τ ≤ S, S = P_avail − Q_b,unloaded)
 //   power-limited: ω(t)² = ω0² + 2·S·t/J                   (the wind cannot supply it; shaft 0)
@@ -422,11 +430,7 @@ Forcing ForcingAt(const Plant& p, const Conditions& c, TurbineState x, double w)
   return {.heat = f.friction, .load = f.load, .damage = f.derivative[kDamage]};
 }
 
-// ∫₀ʰ (forcing(ω(t)) − steady) dt along ω(t) = ω_ref + δ·e^(−t/τ), where decay = e^(−h/τ).
-// With u = e^(−t/τ) it is τ·∫_decay^1 (g(u) − g_ss)/u du, whose integrand is a polynomial of
-// degree ≤ 6 in u (load is quadratic in u, damage rate ∝ load³·ω) unless the generator reaches
-// its cap mid-transient: 4-point Gauss–Legendre integrates it exactly, and closely across the cap.
-// (The nodes and weights depend only on h and τ, so they are kept with the decay factors.)
+// Gauss–Legendre nodes for the rotor transient (TransientExcess).
 constexpr std::size_t kTransientNodes = 4;
 
 // e^(−h/τ) of the rotor, bearing and nacelle lags over h seconds, and the transient quadrature.
@@ -454,6 +458,11 @@ Decay MakeDecay(const Plant& p, double h) {
   return d;
 }
 
+// ∫₀ʰ (forcing(ω(t)) − steady) dt along ω(t) = ω_ref + δ·e^(−t/τ), where decay.rotor =
+// e^(−h/τ). With u = e^(−t/τ) it is τ·∫_decay^1 (g(u) − g_ss)/u du, whose integrand is a
+// polynomial of degree ≤ 6 in u (load is quadratic in u, damage rate ∝ load³·ω) unless the
+// generator reaches its cap mid-transient: 4-point Gauss–Legendre integrates it exactly, and
+// closely across the cap. The nodes and weights depend only on h and τ: `decay` holds them.
 Forcing TransientExcess(const Plant& p, const Conditions& c, const TurbineState& x,
                         const Forcing& steady, double delta, const Decay& decay) {
   if (delta == 0) return {};
@@ -493,32 +502,43 @@ void AdvanceTracking(const Plant& p, const Conditions& c, const Decay& decay, Tu
 }
 
 // Advances x over `step` (its decay factors) in closed form, or returns false, leaving x
-// untouched, where the rotor's path is not one of the laws above: the Cp model while producing
-// (its available power depends on ω), a rotor below minRotorSpeed (start-up, a limit under it),
-// or a wind too weak to turn the unloaded bearing.
+// untouched, where the rotor's path is not one of the laws above: a rotor below minRotorSpeed
+// (start-up, a limit under it), a wind too weak to turn the unloaded bearing, an accelerating
+// rotor starting below ω_ref/2 whose demand first fits the surplus, or a power-limited rotor in
+// the Cp model (whose available power depends on ω).
 bool AdvanceQuasiStatic(const Plant& p, const Conditions& c, const Decay& step, TurbineState& x) {
-  const double w0 = std::max(0.0, x[kOmega]);
-  x[kOmega] = w0;
-  if (!c.producing) {  // feathered: ω decays to 0, always tracking
+  const double w0 = x[kOmega];  // ≥ 0: Set's range and Step's clamp keep it so
+  if (!c.producing) {           // feathered: ω decays to 0, always tracking
     AdvanceTracking(p, c, step, x);
     return true;
   }
   const double w_ref = c.w_ref;
-  if (p.cp_model || w0 < p.w_min || w_ref < p.w_min) return false;
-  const double surplus = c.curve_available - FrictionScale(p, w0, x[kDamage]) * p.friction_static_w;
+  if (w0 < p.w_min || w_ref < p.w_min) return false;
+  // Between ω0 and ω_ref the rotor turns at or above minRotorSpeed: no fade-out, so the unloaded
+  // friction is constant, and the surplus is smallest at an end of the path (the Cp model's
+  // available power rises to a single peak in ω while λ ≤ 100; Heier's Cp turns up again only
+  // past λ ≈ 1400).
+  const double unloaded = FrictionScale(p, w0, x[kDamage]) * p.friction_static_w;
+  double surplus = c.curve_available - unloaded;
+  if (p.cp_model) {
+    if (std::max(w0, w_ref) * p.radius > 100 * c.wind) return false;
+    surplus = std::min(AvailablePower(p, c.wind, w0), AvailablePower(p, c.wind, w_ref)) - unloaded;
+  }
   if (surplus < 0) return false;
+  // The demand J·ω·(ω_ref − ω)/τ is ≤ 0 while slowing and peaks at ω_ref/2 while accelerating.
   const auto demand = [&](double w) { return p.inertia * w * (w_ref - w) * p.inv_response_time; };
   if (w0 >= w_ref || demand(std::max(w0, w_ref / 2)) <= surplus) {
     AdvanceTracking(p, c, step, x);
     return true;
   }
-  // Demand peaks at ω_ref/2: a rotor starting below it may track, then be limited, then track.
-  if (demand(w0) <= surplus) return false;
+  // The power-limited law needs an available power independent of ω; and a rotor starting below
+  // ω_ref/2 may track, then be limited, then track.
+  if (p.cp_model || demand(w0) <= surplus) return false;
   // Power-limited until ω reaches ω_s (then tracking), or for the whole step.
-  const double w_switch =
-      (w_ref + std::sqrt(std::max(0.0, w_ref * w_ref - 4 * surplus * p.response_time / p.inertia))) / 2;
-  const double limited_s = surplus > 0 ? p.inertia * (w_switch * w_switch - w0 * w0) / (2 * surplus)
-                                       : step.h;
+  const double discriminant = w_ref * w_ref - 4 * surplus * p.response_time / p.inertia;
+  const double w_switch = (w_ref + std::sqrt(std::max(0.0, discriminant))) / 2;
+  const double limited_s =
+      surplus > 0 ? p.inertia * (w_switch * w_switch - w0 * w0) / (2 * surplus) : step.h;
   const double phase_s = std::min(limited_s, step.h);
   const Forcing held = ForcingAt(p, c, x, w0);  // shaft 0: bearing under the rotor's weight only
   AdvanceSlowStates(p, c, held, {}, MakeDecay(p, phase_s), x);
