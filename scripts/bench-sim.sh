@@ -3,7 +3,8 @@
 # throughput on 1 and 2 threads, the cost of running an FMU out of process, and shadow mode's
 # cost per reading. Prints every figure, and as its LAST line one JSON object with at least
 # turbine_realtime_factor, whatif_scenarios_per_s (1 and 2 threads), fmu_step_overhead_ns and
-# shadow_us_per_reading.
+# shadow_us_per_reading (the tracker alone), plus shadow_path_readings_per_s (1,000 bound turbines
+# fed through the Ingestor, until the shadow worker has observed every reading).
 #
 #   scripts/bench-sim.sh BUILD_DIR
 set -euo pipefail
@@ -12,7 +13,7 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 export DOPPEL_BINARY=${DOPPEL_BINARY:-$BUILD_DIR/doppel}  # the FMU host
 
-for bench in sim_benchmark scenario_benchmark fmu_benchmark shadow_benchmark; do
+for bench in sim_benchmark scenario_benchmark fmu_benchmark shadow_benchmark shadow_service_benchmark; do
   bin="$BUILD_DIR/$bench"
   [[ -x $bin ]] || { echo "bench-sim: $bin is missing (run make first)" >&2; exit 1; }
   echo "== $bench"
@@ -49,6 +50,14 @@ figures = {
     "fmu_step_in_process_ns": counter("BM_FmuStepOutOfProcess/real_time", "in_process_ns"),
     "shadow_us_per_reading": counter("BM_ShadowTurbine/1/1", "shadow_us_per_reading"),
     "shadow_thermal_us_per_reading": counter("BM_ShadowThermal/1", "shadow_us_per_reading"),
+    "whatif3_scenarios_per_s": {
+        "1": counter("BM_WhatIfThreeOutputs/1/real_time", "whatif3_scenarios_per_s_1t"),
+        "2": counter("BM_WhatIfThreeOutputs/2/real_time", "whatif3_scenarios_per_s_2t"),
+    },
+    "whatif_scenarios_per_cpu_s": counter("BM_WhatIfThroughput/1/real_time", "scenarios_per_cpu_s"),
+    "whatif3_scenarios_per_cpu_s": counter("BM_WhatIfThreeOutputs/1/real_time", "scenarios_per_cpu_s"),
+    "shadow_path_readings_per_s": counter("BM_ShadowKeepsUpWithIngest/iterations:1/manual_time", "readings_per_s"),
+    "shadow_path_dropped": counter("BM_ShadowKeepsUpWithIngest/iterations:1/manual_time", "dropped"),
 }
 w = figures["whatif_scenarios_per_s"]
 figures["whatif_scaling_2t_over_1t"] = round(w["2"] / w["1"], 2) if w["1"] and w["2"] else None

@@ -338,7 +338,8 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   // Simulation (docs/simulation.md): the model catalogue, bindings, shadow runs, what-if jobs.
   sim::ModelCatalog catalog = sim::ModelCatalog::WithBuiltins();
   auto simulation = sim::SimulationService::Open(
-      {.dir = options.data_dir.empty() ? "" : (fs::path(options.data_dir) / "simulation").string()},
+      {.dir = options.data_dir.empty() ? "" : (fs::path(options.data_dir) / "simulation").string(),
+       .config_bindings = options.simulation_bindings},
       catalog, graph, events, ingestor, live, clock);
   if (!simulation.ok()) {
     spdlog::error("cannot open the simulation service: {}", simulation.status().ToString());

@@ -62,6 +62,9 @@ struct ServeOptions {
   // masked for callers without clearance, and each class's history retention (on top of
   // `retention`, more specific than its model-wide rules). None = nothing classified.
   std::optional<auth::ClassificationConfig> classification;
+  // Simulation bindings from the config file ("simulation": {"bindings": {name: binding}},
+  // docs/simulation.md): read-only through the API.
+  json::object simulation_bindings;
   // Requests per second per authenticated caller, and the burst ("rateLimit":
   // {"requestsPerSecond", "burst"}); 0 = unlimited (server::ApiOptions).
   double requests_per_second_per_caller = 0;
@@ -73,7 +76,7 @@ struct ServeOptions {
 
 // Reads a JSON config file: {"listen", "dataDir", "maxBodyBytes", "threads", "sync",
 // "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds", "connectors", "auth",
-// "classification", "rateLimit", "tls"} — every
+// "classification", "simulation", "rateLimit", "tls"} — every
 // key optional,
 // defaults as in ServeOptions. "retention" is a list of rules, e.g.
 //   [{"keep": "400d"}, {"model": "dtmi:com:example:Pump;1", "keep": "30d"},

@@ -86,6 +86,23 @@ Status ApplyTls(const json::value& value, const std::string& base_dir, ServeOpti
   return Status::Ok();
 }
 
+// "simulation": {"bindings": {"<name>": {binding}}} (docs/simulation.md). Each binding is
+// checked against its model when the server opens the simulation service.
+Status ApplySimulation(const json::value& value, ServeOptions& options) {
+  if (!value.is_object()) return ConfigError("simulation", "must be an object {\"bindings\"}");
+  for (const auto& [key, member] : value.get_object()) {
+    if (key != "bindings") return ConfigError("simulation." + std::string(key), "unknown key (known: bindings)");
+    if (!member.is_object()) return ConfigError("simulation.bindings", "must be an object {name: binding}");
+    for (const auto& [name, binding] : member.get_object()) {
+      if (!binding.is_object()) {
+        return ConfigError("simulation.bindings." + std::string(name), "must be a binding object");
+      }
+    }
+    options.simulation_bindings = member.get_object();
+  }
+  return Status::Ok();
+}
+
 // "rateLimit": {"requestsPerSecond": 100, "burst": 200} (burst optional: twice the rate).
 Status ApplyRateLimit(const json::value& value, ServeOptions& options) {
   if (!value.is_object()) return ConfigError("rateLimit", "must be an object {\"requestsPerSecond\", \"burst\"}");
@@ -178,6 +195,8 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       DOPPEL_RETURN_IF_ERROR(ApplyAuthConfig(value, options));
     } else if (key == "classification") {
       DOPPEL_RETURN_IF_ERROR(ApplyClassification(value, options));
+    } else if (key == "simulation") {
+      DOPPEL_RETURN_IF_ERROR(ApplySimulation(value, options));
     } else if (key == "retentionIntervalSeconds") {
       DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
       options.retention_interval = std::chrono::seconds(seconds);
@@ -185,7 +204,7 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       return ConfigError(key,
                          "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
                          "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, "
-                         "connectors, auth, classification, "
+                         "connectors, auth, classification, simulation, "
                          "rateLimit, tls)");
     }
   }

@@ -45,14 +45,18 @@ Result<double> ParseDuration(const json::value& v, std::string_view path) {
   if (ec != std::errc() || end != text.data() + text.size() - 1 || !(amount > 0) || !std::isfinite(amount)) {
     return FieldError(path, kHint);
   }
+  double unit = 0;
   switch (text.back()) {
-    case 's': return amount;
-    case 'm': return amount * 60;
-    case 'h': return amount * 3600;
-    case 'd': return amount * 86400;
-    case 'w': return amount * 7 * 86400;
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
     default: return FieldError(path, kHint);
   }
+  // "1e308w" is past the range of a double in seconds.
+  if (!std::isfinite(amount * unit)) return FieldError(path, "is longer than any simulation can run");
+  return amount * unit;
 }
 
 Result<const json::object*> ParseObject(const json::value& v, std::string_view path,
@@ -301,6 +305,10 @@ Status CheckMonteCarlo(const ScenarioSpec& spec, std::string_view path, const Sc
     if (!std::isfinite(d.a) || !std::isfinite(d.b)) return FieldError(d_path, "bounds must be finite numbers");
     if (d.kind == Distribution::Kind::kNormal && d.b < 0) return FieldError(d_path + ".stddev", "must not be negative");
     if (d.kind == Distribution::Kind::kUniform && d.a > d.b) return FieldError(d_path + ".max", "must not be below min");
+    // A draw is min + (max − min) × u: a width past the double range would draw NaN for u = 0.
+    if (d.kind == Distribution::Kind::kUniform && !std::isfinite(d.b - d.a)) {
+      return FieldError(d_path + ".max", "is too far from min (max − min is past the range of a double)");
+    }
     if (spec.parameters.contains(name) || spec.states.contains(name)) {
       return FieldError(d_path, "is also overridden in the scenario; give one or the other");
     }
@@ -467,6 +475,13 @@ Status InputProfile::Validate() const {
     if (i > 0 && points[i].first <= points[i - 1].first) {
       return Status::InvalidArgument(fmt::format("profile point {}: time {} is not after the previous {}", i,
                                                  points[i].first, points[i - 1].first));
+    }
+    // Interpolation divides by the gap and scales by the step: a gap past the double range
+    // would make the value NaN between these points (and every later input NaN).
+    if (i > 0 && (!std::isfinite(points[i].first - points[i - 1].first) ||
+                  !std::isfinite(points[i].second - points[i - 1].second))) {
+      return Status::InvalidArgument(
+          fmt::format("profile point {}: the change from the previous point is past the range of a double", i));
     }
   }
   return Status::Ok();

@@ -222,7 +222,7 @@ class ScenarioRunner {
  public:
   // Starts the pool and loads finished jobs from options.directory (unreadable files are
   // skipped with a warning). Internal when the directory cannot be created or listed.
-  static Result<std::unique_ptr<ScenarioRunner>> Open(ScenarioRunnerOptions options, Clock& clock);
+  static Result<std::unique_ptr<ScenarioRunner>> Open(ScenarioRunnerOptions options, const Clock& clock);
   ~ScenarioRunner();  // Stop()
   ScenarioRunner(const ScenarioRunner&) = delete;
   ScenarioRunner& operator=(const ScenarioRunner&) = delete;

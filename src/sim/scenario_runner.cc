@@ -318,7 +318,7 @@ Result<std::string> ReadWholeFile(const std::filesystem::path& path) {
 
 struct ScenarioRunner::Impl {
   ScenarioRunnerOptions options;
-  Clock& clock;
+  const Clock& clock;
   std::unique_ptr<TaskPool> pool;
 
   mutable std::mutex mu;
@@ -326,7 +326,7 @@ struct ScenarioRunner::Impl {
   uint64_t next_number = 1;                       // guarded by mu
   bool stopped = false;                           // guarded by mu
 
-  Impl(ScenarioRunnerOptions o, Clock& c) : options(std::move(o)), clock(c) {}
+  Impl(ScenarioRunnerOptions o, const Clock& c) : options(std::move(o)), clock(c) {}
 
   std::filesystem::path PathOf(uint64_t number) const {
     return std::filesystem::path(options.directory) / fmt::format("job-{}.json", number);
@@ -465,7 +465,7 @@ ScenarioRunner::ScenarioRunner(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 
 ScenarioRunner::~ScenarioRunner() { Stop(); }
 
-Result<std::unique_ptr<ScenarioRunner>> ScenarioRunner::Open(ScenarioRunnerOptions options, Clock& clock) {
+Result<std::unique_ptr<ScenarioRunner>> ScenarioRunner::Open(ScenarioRunnerOptions options, const Clock& clock) {
   if (options.threads <= 0) options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto impl = std::make_unique<Impl>(std::move(options), clock);
   DOPPEL_RETURN_IF_ERROR(impl->Load());

@@ -142,6 +142,7 @@ struct SimulationService::State {
   // Bindings, by name. Changed by the API; the worker picks changes up through routes_dirty.
   mutable std::mutex bindings_mu;
   std::map<std::string, std::shared_ptr<const Binding>, std::less<>> bindings;  // guarded by bindings_mu
+  std::set<std::string, std::less<>> config_names;  // bindings from the config file; fixed after Open
 
   // The worker's: routes and runs. run_mu is held while the worker observes and while the API
   // reads a run (TwinState, forks), so a tracker is never used by two threads at once.
@@ -177,7 +178,10 @@ struct SimulationService::State {
 
   // ---- bindings ----
   Status LoadBindings();
+  Status LoadConfigBindings();
   Status SaveBindingsLocked() const;
+  json::object BindingJson(const Binding& binding) const;
+  Status CheckWritable(std::string_view name) const;
 
   // ---- the worker ----
   void OnReadings(std::span<const ingest::Reading> readings);
@@ -238,13 +242,52 @@ Status SimulationService::State::LoadBindings() {
   return Status::Ok();
 }
 
+Status SimulationService::State::LoadConfigBindings() {
+  for (const auto& [name, body] : options.config_bindings) {
+    const json::value* model = body.is_object() ? body.get_object().if_contains("model") : nullptr;
+    if (model == nullptr || !model->is_string()) {
+      return Status::InvalidArgument(fmt::format("simulation.bindings.{}: model: is required", std::string_view(name)));
+    }
+    auto info = catalog.Describe(model->get_string());
+    if (!info.ok()) {
+      return Status::InvalidArgument(fmt::format("simulation.bindings.{}: {}", std::string_view(name), info.status().message()));
+    }
+    auto binding = ParseBinding(name, body, *info);
+    if (!binding.ok()) {
+      return Status::InvalidArgument(fmt::format("simulation.bindings.{}: {}", std::string_view(name), binding.status().message()));
+    }
+    std::string key = binding->name;
+    if (bindings.contains(key)) {
+      spdlog::warn("simulation binding '{}' from the config file replaces the one defined through the API", key);
+    }
+    bindings[key] = std::make_shared<const Binding>(std::move(*binding));
+    config_names.insert(std::move(key));
+  }
+  return Status::Ok();
+}
+
+json::object SimulationService::State::BindingJson(const Binding& binding) const {
+  json::object out = binding.ToJson();
+  out["source"] = config_names.contains(binding.name) ? "config" : "api";
+  return out;
+}
+
+Status SimulationService::State::CheckWritable(std::string_view name) const {
+  if (config_names.contains(name)) {
+    return Status::Conflict(fmt::format("binding '{}' comes from the config file; change it there", name));
+  }
+  return Status::Ok();
+}
+
 Status SimulationService::State::SaveBindingsLocked() const {
   const std::string path = PathIn(kBindingsFile);
   if (path.empty()) return Status::Ok();
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   json::array all;
-  for (const auto& [name, binding] : bindings) all.push_back(binding->ToJson());
+  for (const auto& [name, binding] : bindings) {
+    if (!config_names.contains(name)) all.push_back(binding->ToJson());
+  }
   return WriteFileAtomically(path, ToPrettyJson(all));
 }
 
@@ -727,9 +770,10 @@ Result<std::unique_ptr<SimulationService>> SimulationService::Open(SimulationSer
     for (const Status& error : state->fmus->load_errors()) spdlog::error("{}", error.message());
   }
   DOPPEL_RETURN_IF_ERROR(state->LoadBindings());
+  DOPPEL_RETURN_IF_ERROR(state->LoadConfigBindings());
   ScenarioRunnerOptions runner{.threads = static_cast<int>(state->options.scenario_threads),
                                .directory = state->PathIn(kScenarioDir)};
-  DOPPEL_ASSIGN_OR_RETURN(state->scenarios, ScenarioRunner::Open(std::move(runner), const_cast<Clock&>(clock)));  // TODO(lead): const Clock&
+  DOPPEL_ASSIGN_OR_RETURN(state->scenarios, ScenarioRunner::Open(std::move(runner), clock));
   return std::unique_ptr<SimulationService>(new SimulationService(std::move(state)));
 }
 
@@ -800,7 +844,7 @@ Status SimulationService::DeleteFmu(std::string_view name) {
 json::array SimulationService::Bindings() const {
   json::array out;
   std::lock_guard lock(state_->bindings_mu);
-  for (const auto& [name, b] : state_->bindings) out.push_back(b->ToJson());
+  for (const auto& [name, b] : state_->bindings) out.push_back(state_->BindingJson(*b));
   return out;
 }
 
@@ -808,7 +852,7 @@ Result<json::object> SimulationService::FindBinding(std::string_view name) const
   std::lock_guard lock(state_->bindings_mu);
   auto it = state_->bindings.find(name);
   if (it == state_->bindings.end()) return Status::NotFound(fmt::format("no simulation binding '{}'", name));
-  return it->second->ToJson();
+  return state_->BindingJson(*it->second);
 }
 
 Result<std::pair<bool, json::object>> SimulationService::PutBinding(std::string_view name, const json::value& body) {
@@ -817,6 +861,7 @@ Result<std::pair<bool, json::object>> SimulationService::PutBinding(std::string_
   if (model == nullptr || !model->is_string()) {
     return Status::InvalidArgument("model: is required (a simulation model name, see GET /simulation/models)");
   }
+  DOPPEL_RETURN_IF_ERROR(s.CheckWritable(name));
   DOPPEL_ASSIGN_OR_RETURN(ModelInfo info, s.catalog.Describe(model->get_string()));
   DOPPEL_ASSIGN_OR_RETURN(sim::Binding binding, ParseBinding(name, body, info));
   auto shared = std::make_shared<const sim::Binding>(std::move(binding));
@@ -840,13 +885,14 @@ Result<std::pair<bool, json::object>> SimulationService::PutBinding(std::string_
   const std::size_t bound = s.graph.Read([&](const twin::GraphState& state) {
     return internal::ResolveRoutes(state, std::span(&shared, 1)).bound.size();
   });
-  json::object out = shared->ToJson();
+  json::object out = s.BindingJson(*shared);
   out["boundTwins"] = static_cast<int64_t>(bound);
   return std::make_pair(created, std::move(out));
 }
 
 Status SimulationService::DeleteBinding(std::string_view name) {
   State& s = *state_;
+  DOPPEL_RETURN_IF_ERROR(s.CheckWritable(name));
   {
     std::lock_guard lock(s.bindings_mu);
     auto it = s.bindings.find(name);

@@ -46,6 +46,10 @@ struct SimulationServiceOptions {
   std::chrono::seconds persist_interval{60};  // shadow states saved this often, and at Stop
   // The executable FMUs run in (`doppel fmu-host`); "" = /proc/self/exe.
   std::string fmu_host = {};
+  // Bindings from the server's config file ("simulation": {"bindings": {name: binding}}):
+  // loaded at Open (an invalid one fails Open, naming it), read-only through the API (PUT and
+  // DELETE answer Conflict), not written to bindings.json.
+  json::object config_bindings = {};
 };
 
 class SimulationService {
@@ -71,7 +75,8 @@ class SimulationService {
   // ---- bindings (GET /simulation/bindings[/{name}], PUT, DELETE) ----
   json::array Bindings() const;
   Result<json::object> FindBinding(std::string_view name) const;
-  // Creates or replaces a binding; answers (created?, its JSON with "twins": bound ids).
+  // Creates or replaces a binding; answers (created?, its JSON with "boundTwins"). Conflict for
+  // a binding from the config file.
   Result<std::pair<bool, json::object>> PutBinding(std::string_view name, const json::value& body);
   Status DeleteBinding(std::string_view name);
 

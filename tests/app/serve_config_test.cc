@@ -154,6 +154,17 @@ TEST_F(ServeConfigTest, BadClassificationIsRefusedAndNamed) {
                        "classification.fields[0].class: unknown class 'secret'"));
 }
 
+TEST_F(ServeConfigTest, ReadsSimulationBindings) {
+  auto loaded = LoadServeConfig(WriteFile("serve.json", R"({"simulation": {"bindings": {
+      "turbines": {"model": "windTurbine", "twins": {"model": "dtmi:a:B;1"}, "inputs": {"windSpeed": "windSpeed"}}}}})"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->simulation_bindings.size(), 1u);
+  EXPECT_EQ(loaded->simulation_bindings.at("turbines").at("model").as_string(), "windTurbine");
+  EXPECT_TRUE(Contains(ExpectRefused(R"({"simulation": {"bindngs": {}}})", "simulation.bindngs"), "unknown key"));
+  EXPECT_TRUE(Contains(ExpectRefused(R"({"simulation": {"bindings": {"x": 1}}})", "simulation.bindings.x"),
+                       "must be a binding object"));
+}
+
 TEST_F(ServeConfigTest, UnknownKeyIsRefusedAndNamed) {
   std::string message = ExpectRefused(R"({"listen": ":80", "theads": 4})", "theads");
   EXPECT_TRUE(Contains(message, "unknown key")) << message;

@@ -27,6 +27,10 @@ extern "C" int mqtt_codec_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int mqtt_mapping_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int bearer_token_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int audit_record_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int scenario_request_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int sim_binding_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int fmu_model_description_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int fmu_archive_fuzzFuzzOne(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -76,7 +80,11 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay,
                                            Target{"mqtt_codec", mqtt_codec_fuzzFuzzOne},
                                            Target{"mqtt_mapping", mqtt_mapping_fuzzFuzzOne},
                                            Target{"bearer_token", bearer_token_fuzzFuzzOne},
-                                           Target{"audit_record", audit_record_fuzzFuzzOne}),
+                                           Target{"audit_record", audit_record_fuzzFuzzOne},
+                                           Target{"scenario_request", scenario_request_fuzzFuzzOne},
+                                           Target{"sim_binding", sim_binding_fuzzFuzzOne},
+                                           Target{"fmu_model_description", fmu_model_description_fuzzFuzzOne},
+                                           Target{"fmu_archive", fmu_archive_fuzzFuzzOne}),
                          [](const ::testing::TestParamInfo<Target>& p) { return std::string(p.param.name); });
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
@@ -319,6 +320,33 @@ TEST(ScenarioRunTest, ProfilesInterpolateLinearlyOrStepAndHoldAtTheEnds) {
   std::vector<double> step = {0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8};
   EXPECT_EQ(results.at(0).Find("uApplied")->values, linear);
   EXPECT_EQ(results.at(1).Find("uApplied")->values, step);
+}
+
+TEST(ScenarioRunTest, SummariesTakeEveryInternalStepNotOnlyTheRecordedPoints) {
+  // 999 one-second steps recorded every 3 s: the runner works in blocks of steps, and neither
+  // the block length nor the run is a multiple of 3. The input spikes to 90 for the step
+  // starting at 501 s, which no recorded point shows; the summaries must still see it.
+  InputProfile u{.points = {{0, 0}, {500, 50}, {501, 90}, {502, 50}, {999, -20}}};
+  auto results = RunModel(Parse(R"({"horizon": 999, "resolution": 3, "step": 1, "outputs": ["uApplied"],
+      "scenarios": [{"name": "spike"}]})"), {{"u", u}});
+  const OutputSeries* applied = results.at(0).Find("uApplied");
+  ASSERT_NE(applied, nullptr);
+  ASSERT_EQ(applied->values.size(), 334u);
+  EXPECT_EQ(applied->values[0], 0);  // the fork's uApplied before any step
+  // Point i holds the input of the step that started at 3i − 1 s.
+  for (std::size_t i = 1; i < applied->values.size(); ++i) {
+    EXPECT_EQ(applied->values[i], u.At(static_cast<double>(3 * i - 1))) << i;
+  }
+  // The same figures from every step, the slow way: v_0 = 0, v_{j+1} = u(j).
+  std::vector<double> v = {0};
+  for (int j = 0; j < 999; ++j) v.push_back(u.At(j));
+  double integral_s = 0;
+  for (std::size_t j = 1; j < v.size(); ++j) integral_s += 0.5 * (v[j - 1] + v[j]);
+  EXPECT_EQ(applied->summary.max, 90);
+  EXPECT_EQ(applied->summary.min, *std::min_element(v.begin(), v.end()));
+  EXPECT_EQ(applied->summary.final, v.back());
+  EXPECT_NEAR(applied->summary.integral_h, integral_s / 3600, 1e-9 * std::abs(integral_s) / 3600);
+  EXPECT_NEAR(applied->summary.mean, integral_s / 999, 1e-9 * std::abs(integral_s) / 999);
 }
 
 TEST(ScenarioRunTest, InputsAreClampedToTheirRange) {

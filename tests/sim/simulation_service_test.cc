@@ -259,6 +259,40 @@ TEST_F(SimulationServiceTest, RefusesBadBindingsWithSpecificErrors) {
   EXPECT_TRUE(service_->Bindings().empty()) << "nothing refused was kept";
 }
 
+TEST_F(SimulationServiceTest, ConfigFileBindingsAreReadOnlyAndNotPersisted) {
+  service_.reset();
+  SimulationServiceOptions options{.dir = sim_dir_.path(), .group_wait = std::chrono::milliseconds(20)};
+  options.config_bindings["from-config"] = J(kBinding);
+  auto service = SimulationService::Open(options, catalog_, graph_, events_, *ingestor_, live_, clock_);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  service_ = std::move(*service);
+  service_->Start();
+  auto binding = service_->FindBinding("from-config");
+  ASSERT_TRUE(binding.ok());
+  EXPECT_EQ(binding->at("source").as_string(), "config");
+  EXPECT_EQ(service_->PutBinding("from-config", J(kBinding)).status().message(),
+            "binding 'from-config' comes from the config file; change it there");
+  EXPECT_EQ(service_->DeleteBinding("from-config").code(), StatusCode::kConflict);
+  ASSERT_TRUE(service_->PutBinding("from-api", J(kBinding)).ok());
+  EXPECT_EQ(service_->FindBinding("from-api")->at("source").as_string(), "api");
+  // Only the API's binding is written to bindings.json; the config's is live (a shadow run).
+  testing::ThermalAsset asset(5, 0.2);
+  Feed(asset, 50);
+  auto state = service_->TwinState("heater-1");
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->at("bindings").as_array().size(), 2u);
+  service_.reset();
+  auto reopened = SimulationService::Open({.dir = sim_dir_.path()}, catalog_, graph_, events_, *ingestor_, live_, clock_);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_TRUE((*reopened)->FindBinding("from-api").ok());
+  EXPECT_EQ((*reopened)->FindBinding("from-config").status().code(), StatusCode::kNotFound);
+
+  SimulationServiceOptions bad{.dir = sim_dir_.path()};
+  bad.config_bindings["broken"] = J(R"({"model": "thermalTest", "twins": {"ids": ["heater-1"]}, "inputs": {"nope": "x"}})");
+  EXPECT_EQ(SimulationService::Open(bad, catalog_, graph_, events_, *ingestor_, live_, clock_).status().message(),
+            "simulation.bindings.broken: inputs.nope: model 'thermalTest' has no variable 'nope'");
+}
+
 TEST(TwinPathTest, ParsesOwnComponentAndRelatedPaths) {
   EXPECT_EQ(ParseTwinPath("windSpeed")->ToString(), "windSpeed");
   EXPECT_EQ(ParseTwinPath("nacelle/nacelleTemperature")->path, "nacelle/nacelleTemperature");

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,42 @@ bool IsContained(std::string_view name) {
   return true;
 }
 
+// The entry's path as it will be written: '\\' read as '/', "." and empty parts dropped.
+fs::path NormalPath(std::string_view name) {
+  std::string relative(name);
+  for (char& c : relative) c = c == '\\' ? '/' : c;
+  return fs::path(relative).lexically_normal();
+}
+
+// Names the file system could not hold, refused before anything is written (a failure to
+// write them later would look like a server fault): a file that is also a directory of
+// another entry ("a" and "a/b"), a file named "." and parts over NAME_MAX.
+Status CheckEntryNames(const std::vector<std::string>& names) {
+  std::set<fs::path> files, directories;
+  for (const std::string& name : names) {
+    fs::path path = NormalPath(name);
+    for (const auto& part : path) {
+      if (part.native().size() > 255)
+        return Status::InvalidArgument(
+            fmt::format("FMU archive entry '{}' has a name part over 255 bytes", name));
+    }
+    bool directory = name.back() == '/' || name.back() == '\\';
+    if (!directory && (!path.has_filename() || path.filename() == ".")) {
+      return Status::InvalidArgument(fmt::format("FMU archive entry '{}' is not a file name", name));
+    }
+    if (!directory) files.insert(path);
+    fs::path dir = directory ? path : path.parent_path();
+    if (!dir.has_filename()) dir = dir.parent_path();  // "a/b/" → "a/b"
+    for (; dir.has_relative_path(); dir = dir.parent_path()) directories.insert(dir);
+  }
+  for (const fs::path& file : files) {
+    if (directories.contains(file))
+      return Status::InvalidArgument(
+          fmt::format("FMU archive entry '{}' is both a file and a directory", file.string()));
+  }
+  return Status::Ok();
+}
+
 struct Entry {
   zip_uint64_t index = 0;
   std::string name;
@@ -92,6 +129,9 @@ Result<std::vector<Entry>> ListEntries(zip_t* archive, const ArchiveLimits& limi
   }
   if (!has_description)
     return Status::InvalidArgument("FMU archive has no modelDescription.xml at its root");
+  std::vector<std::string> names;
+  for (const Entry& entry : entries) names.push_back(entry.name);
+  DOPPEL_RETURN_IF_ERROR(CheckEntryNames(names));
   return entries;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <pugixml.hpp>
@@ -17,11 +18,14 @@ Status Invalid(std::string_view what) {
   return Status::InvalidArgument(fmt::format("modelDescription.xml: {}", what));
 }
 
-Result<double> ParseNumber(std::string_view text, std::string_view what) {
+// NaN is never a usable value; infinity only as a bound (min="-INF"), never as a start value.
+Result<double> ParseNumber(std::string_view text, std::string_view what, bool allow_infinite) {
   double value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || text.empty())
+  if (error != std::errc() || end != text.data() + text.size() || text.empty() || std::isnan(value))
     return Invalid(fmt::format("{} = '{}' is not a number", what, text));
+  if (!allow_infinite && std::isinf(value))
+    return Invalid(fmt::format("{} = '{}' is not a finite number", what, text));
   return value;
 }
 
@@ -42,7 +46,7 @@ Status ApplyTypeAttributes(const pugi::xml_node& type, Variable& variable) {
     auto a = type.attribute(attr);
     if (!a) continue;
     DOPPEL_ASSIGN_OR_RETURN(*target,
-                            ParseNumber(a.value(), fmt::format("{}.{}", variable.name, attr)));
+                            ParseNumber(a.value(), fmt::format("{}.{}", variable.name, attr), true));
   }
   return Status::Ok();
 }
@@ -56,7 +60,7 @@ Result<double> ParseStart(const pugi::xml_node& type, FmiType fmi_type, std::str
     if (text == "false" || text == "0") return 0.0;
     return Invalid(fmt::format("variable '{}' has Boolean start '{}'", name, text));
   }
-  return ParseNumber(text, fmt::format("{}.start", name));
+  return ParseNumber(text, fmt::format("{}.start", name), false);
 }
 
 // The exposed causality, or nullopt for variables Doppel does not expose.
@@ -130,6 +134,9 @@ Result<std::optional<Parsed>> ParseScalarVariable(const pugi::xml_node& scalar,
     DOPPEL_RETURN_IF_ERROR(ApplyTypeAttributes(it->second, parsed.variable));
   }
   DOPPEL_RETURN_IF_ERROR(ApplyTypeAttributes(element->node, parsed.variable));
+  if (parsed.variable.min > parsed.variable.max)
+    return Invalid(fmt::format("variable '{}' has min {} above max {}", name, parsed.variable.min,
+                               parsed.variable.max));
   DOPPEL_ASSIGN_OR_RETURN(parsed.variable.start, ParseStart(element->node, element->type, name));
   return std::optional{std::move(parsed)};
 }

@@ -36,8 +36,9 @@ class ScenarioPlan {
   // Runs one (scenario, sample). Thread-safe for distinct tasks. Adds finished steps to
   // *steps_done as it goes. Unavailable "scenario run cancelled" when `stop` fired.
   Status RunTask(std::size_t task, StopFlags stop, std::atomic<uint64_t>* steps_done);
-  // Once every task succeeded: the results in request order.
-  std::vector<ScenarioResult> Aggregate() const;
+  // Once every task succeeded: the results in request order. Moves the recorded series out
+  // (no copy of what may be hundreds of MiB): call it once.
+  std::vector<ScenarioResult> Aggregate();
 
  private:
   struct Scenario;
