@@ -28,19 +28,32 @@ for path in pathlib.Path(sys.argv[1]).glob("*.json"):
         if b.get("run_type") != "aggregate":
             runs[b["name"]] = b
 
+def run(name):
+    """The run called `name`, or the first whose name starts with `name/` (Google Benchmark
+    appends /min_time:..., /real_time, /iterations:... to a name)."""
+    if name in runs:
+        return runs[name]
+    return next((b for n, b in sorted(runs.items()) if n.startswith(name.split("/")[0] + "/") and
+                 all(part in n.split("/") for part in name.split("/")[1:])), None)
+
 def counter(name, key):
-    b = runs.get(name)
+    b = run(name)
     return None if b is None or key not in b else round(b[key], 3)
 
-def wall_ms(name):
-    b = runs.get(name)
+def wall_ns(name):
+    b = run(name)
     if b is None:
         return None
-    return round(b["real_time"] * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]], 3)
+    return b["real_time"] * {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+
+def wall_ms(name):
+    ns = wall_ns(name)
+    return None if ns is None else round(ns / 1e6, 3)
 
 figures = {
     "turbine_realtime_factor": counter("BM_TurbineStep1s/real_time", "turbine_realtime_factor"),
-    "turbine_step_60s_ns": round(wall_ms("BM_TurbineStep60s/real_time") * 1e6) if wall_ms("BM_TurbineStep60s/real_time") else None,
+    "turbine_step_1s_ns": round(wall_ns("BM_TurbineStep1s/real_time") or 0) or None,
+    "turbine_step_60s_ns": round(wall_ns("BM_TurbineStep60s/real_time") or 0) or None,
     "whatif_scenarios_per_s": {
         "1": counter("BM_WhatIfThroughput/1/real_time", "whatif_scenarios_per_s_1t"),
         "2": counter("BM_WhatIfThroughput/2/real_time", "whatif_scenarios_per_s_2t"),
