@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <set>
 
 namespace doppel::sim {
 namespace {
@@ -189,11 +190,12 @@ Status ParseMonteCarlo(const json::value& v, const std::string& path, ScenarioSp
 Result<std::vector<std::string>> ParseOutputs(const json::value& v, std::string_view path) {
   if (!v.is_array() || v.get_array().empty()) return FieldError(path, "must be a non-empty array of variable names");
   std::vector<std::string> outputs;
+  std::set<std::string_view> seen;  // views into `v`: a linear search per name was quadratic
   for (std::size_t i = 0; i < v.get_array().size(); ++i) {
     const json::value& name = v.get_array()[i];
     std::string item_path = fmt::format("{}[{}]", path, i);
     if (!name.is_string()) return FieldError(item_path, "must be a string");
-    if (std::find(outputs.begin(), outputs.end(), name.get_string()) != outputs.end()) {
+    if (!seen.insert(std::string_view(name.get_string())).second) {
       return FieldError(item_path, fmt::format("'{}' is listed twice", std::string_view(name.get_string())));
     }
     outputs.emplace_back(name.get_string());

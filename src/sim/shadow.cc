@@ -178,7 +178,8 @@ Result<ShadowUpdate> ShadowTracker::Observe(double t_s, const std::map<std::stri
   std::vector<double> values(measured.size(), kNaN);
   uint64_t present = 0;
   for (const auto& [name, value] : measurements) {
-    auto it = std::find_if(measured.begin(), measured.end(), [&](const auto& m) { return m.name == name; });
+    // (named capture: clang before 16 cannot capture a structured binding)
+    auto it = std::find_if(measured.begin(), measured.end(), [&name = name](const auto& m) { return m.name == name; });
     if (it == measured.end()) return Status::InvalidArgument(fmt::format("'{}' is not a measured variable", name));
     const auto i = static_cast<std::size_t>(it - measured.begin());
     values[i] = value;
