@@ -29,6 +29,7 @@ constexpr std::string_view kHeater = R"({
   "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Heater;1", "@type": "Interface",
   "contents": [
     {"@type": "Property", "name": "nominalHeatTransfer", "schema": "double"},
+    {"@type": "Property", "name": "roomTemperature", "schema": "double", "writable": true},
     {"@type": "Telemetry", "name": "heaterPower", "schema": "double"},
     {"@type": "Telemetry", "name": "ambientTemperature", "schema": "double"},
     {"@type": "Telemetry", "name": "surfaceTemperature", "schema": "double"},
@@ -291,6 +292,34 @@ TEST_F(SimulationServiceTest, ConfigFileBindingsAreReadOnlyAndNotPersisted) {
   bad.config_bindings["broken"] = J(R"({"model": "thermalTest", "twins": {"ids": ["heater-1"]}, "inputs": {"nope": "x"}})");
   EXPECT_EQ(SimulationService::Open(bad, catalog_, graph_, events_, *ingestor_, live_, clock_).status().message(),
             "simulation.bindings.broken: inputs.nope: model 'thermalTest' has no variable 'nope'");
+}
+
+TEST_F(SimulationServiceTest, APropertyChangedThroughTheGraphDrivesTheNextObservation) {
+  ASSERT_TRUE(service_->PutBinding("heaters", J(R"({"model": "thermalTest", "twins": {"ids": ["heater-1"]},
+      "inputs": {"heaterPower": "heaterPower", "ambientTemperature": "roomTemperature"},
+      "measurements": {"surfaceTemperature": {"path": "surfaceTemperature", "noise": 0.2}},
+      "estimate": {"heatTransfer": {"stddev": 5}}})")).ok());
+  testing::ThermalAsset asset(9, 0.2);
+  const auto feed = [&](double seconds) {
+    for (double t = 0; t < seconds; t += 5.0) {
+      const double surface = asset.Advance(5.0);
+      const int64_t time = kT0 + static_cast<int64_t>(asset.t * 1e9);
+      std::vector<ingest::Reading> batch = {{"heater-1", "heaterPower", time, testing::HeaterPowerAt(asset.t)},
+                                            {"heater-1", "surfaceTemperature", time, surface}};
+      ASSERT_TRUE(ingestor_->Write(batch).ok());
+    }
+  };
+  feed(50);
+  json::object state = WaitForObservations(10);
+  EXPECT_EQ(state.at("bindings").as_array().at(0).at("last").at("inputs").at("ambientTemperature").to_number<double>(),
+            20.0) << "the model's default until the property has a value";
+  ASSERT_TRUE(graph_.PatchTwin("heater-1", J(R"([{"op": "add", "path": "/roomTemperature", "value": 23.5}])"), {}).ok());
+  // The change event is queued before the readings below, and the worker handles changes first.
+  feed(50);
+  state = WaitForObservations(20);
+  const auto& last = state.at("bindings").as_array().at(0).at("last");
+  EXPECT_EQ(last.at("inputs").at("ambientTemperature").to_number<double>(), 23.5);
+  EXPECT_EQ(state.at("bindings").as_array().at(0).at("rejected").to_number<int64_t>(), 0);
 }
 
 TEST(TwinPathTest, ParsesOwnComponentAndRelatedPaths) {

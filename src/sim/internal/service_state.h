@@ -77,6 +77,9 @@ struct ShadowRun {
   std::string error = {};
   std::vector<std::string> inputs = {};    // ShadowConfig::inputs (binding inputs, then parameters)
   std::map<tsdb::TimeNs, Pending> pending = {};  // readings by time, waiting to be observed together
+  // Property values changed through the graph (an API PATCH), by ShadowConfig::inputs; NaN =
+  // none. Applied with the next observed group that does not carry the input itself.
+  std::vector<double> changed_properties = {};
   ShadowUpdate update = {};
   uint64_t observations = 0;
   uint64_t rejected = 0;

@@ -20,7 +20,6 @@ namespace {
 
 using internal::CurrentValue;
 using internal::kShadowDir;
-using internal::Nanos;
 using internal::Number;
 using internal::NumericOf;
 using internal::Pending;
@@ -222,14 +221,12 @@ void SimulationService::State::RefreshProperties(std::string_view twin_id) {
           auto value = internal::PropertyValue(state, twin_id, path.path);
           const std::size_t i = IndexIn(run.inputs, var);
           if (!value || i >= run.inputs.size()) continue;
-          // Queue it as an input at "now"; the next observation picks it up.
-          Pending& group = run.pending[Nanos(clock.Now())];
-          if (group.inputs.empty()) {
-            group.inputs.assign(run.inputs.size(), std::numeric_limits<double>::quiet_NaN());
-            group.measurements.assign(run.tracker->config().estimation.measured.size(), 0.0);
-            group.since = SteadyClock::now();
+          // Not an observation of its own (the server's clock is not the devices'): the next
+          // observed instant takes it.
+          if (run.changed_properties.size() != run.inputs.size()) {
+            run.changed_properties.assign(run.inputs.size(), std::numeric_limits<double>::quiet_NaN());
           }
-          group.inputs[i] = *value;
+          run.changed_properties[i] = *value;
         }
       }
     }
@@ -238,6 +235,10 @@ void SimulationService::State::RefreshProperties(std::string_view twin_id) {
 
 void SimulationService::State::Observe(ShadowRun& run, tsdb::TimeNs time, Pending& group,
                                        std::vector<ingest::Reading>& derived) {
+  for (std::size_t i = 0; i < run.changed_properties.size(); ++i) {
+    if (std::isnan(group.inputs[i])) group.inputs[i] = run.changed_properties[i];
+  }
+  run.changed_properties.clear();
   const auto started_at = SteadyClock::now();
   Status s = run.tracker->Observe(Seconds(time), group.inputs, group.measurements, group.present, run.update);
   observe_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - started_at).count(),
