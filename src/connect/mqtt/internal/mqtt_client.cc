@@ -389,7 +389,7 @@ class MqttClient::Session {
     if (out_.empty() || !open_) {
       writing_ = false;
       flush_timer_.cancel();
-      if (close_after_flush_) CloseSocket();
+      if (close_after_flush_) EndSending();
       return;
     }
     writing_ = true;
@@ -414,6 +414,16 @@ class MqttClient::Session {
   }
 
   tcp::socket& Lowest() { return tls_ ? tls_->next_layer() : *socket_; }
+
+  // Stopping, with the DISCONNECT written: half-close and let the read loop drain until the
+  // broker closes (the stop timer closes after kStopGrace otherwise). Closing at once with
+  // unread bytes in our receive buffer would send an RST, and a broker that had not yet read
+  // our last PUBACKs would lose them with it — and deliver those messages again.
+  void EndSending() {
+    boost::system::error_code ec;
+    Lowest().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) CloseSocket();
+  }
 
   void CloseSocket() {
     boost::system::error_code ec;
