@@ -29,6 +29,7 @@
 #include "ingest/live_state.h"
 #include "sim/simulation.h"
 #include "twin/events.h"
+#include "twin/field_mask.h"
 #include "twin/twin_graph.h"
 
 namespace doppel::sim {
@@ -84,6 +85,12 @@ class SimulationService {
   // The twin's bindings and, for a shadow run, its last update: time, inputs, expected values,
   // residuals and estimates with standard deviations. NotFound when no binding covers it.
   Result<json::object> TwinState(std::string_view twin_id) const;
+
+  // Data classification (docs/security.md): the first value a binding covering the twin reads
+  // (a parameter, input or measurement, on the twin or a related one) that `mask` hides, as
+  // "'<path>' of '<twin>' (<class>)"; "" when none. A caller for whom it is not empty must not
+  // see the twin's simulation: its states, estimates and forecasts are made from that value.
+  std::string HiddenInput(std::string_view twin_id, const twin::FieldMask& mask) const;
 
   // ---- what-if (POST/GET/DELETE /digitaltwins/{id}/scenarios[/{job}], POST .../forecast) ----
   // Starts a job forked from the twin's current (estimated) state; answers the job JSON.

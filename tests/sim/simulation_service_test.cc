@@ -322,6 +322,21 @@ TEST_F(SimulationServiceTest, APropertyChangedThroughTheGraphDrivesTheNextObserv
   EXPECT_EQ(state.at("bindings").as_array().at(0).at("rejected").to_number<int64_t>(), 0);
 }
 
+TEST_F(SimulationServiceTest, NamesAClassifiedValueItsBindingsRead) {
+  ASSERT_TRUE(service_->PutBinding("heaters", J(kBinding)).ok());
+  twin::FieldMask mask;
+  mask.hidden = [](std::string_view model, std::string_view path) -> std::string_view {
+    return model == "dtmi:test:Heater;1" && path == "surfaceTemperature" ? "confidential" : "";
+  };
+  EXPECT_EQ(service_->HiddenInput("heater-1", mask), "'surfaceTemperature' of 'heater-1' (confidential)");
+  EXPECT_EQ(service_->HiddenInput("heater-1", twin::FieldMask{}), "") << "a null mask hides nothing";
+  twin::FieldMask other;
+  other.hidden = [](std::string_view, std::string_view path) -> std::string_view {
+    return path == "nominalHeatTransfer" ? "personal" : "";  // not read by the binding
+  };
+  EXPECT_EQ(service_->HiddenInput("heater-1", other), "");
+}
+
 TEST(TwinPathTest, ParsesOwnComponentAndRelatedPaths) {
   EXPECT_EQ(ParseTwinPath("windSpeed")->ToString(), "windSpeed");
   EXPECT_EQ(ParseTwinPath("nacelle/nacelleTemperature")->path, "nacelle/nacelleTemperature");

@@ -218,4 +218,28 @@ Result<json::object> SimulationService::Forecast(std::string_view twin_id, const
   return out;
 }
 
+std::string SimulationService::HiddenInput(std::string_view twin_id, const twin::FieldMask& mask) const {
+  if (!mask) return {};
+  const auto covering = state_->Covering(twin_id, "");
+  return state_->graph.Read([&](const twin::GraphState& graph) -> std::string {
+    for (const auto& binding : covering) {
+      const internal::BoundTwin bound = internal::BindTwin(graph, std::string(twin_id), binding);
+      std::vector<const TwinPath*> read;
+      for (const auto* map : {&binding->parameters, &binding->inputs}) {
+        for (const auto& [var, path] : *map) read.push_back(&path);
+      }
+      for (const auto& [var, m] : binding->measurements) read.push_back(&m.source);
+      for (const TwinPath* path : read) {
+        const std::string_view source = bound.SourceOf(*path);
+        const twin::Twin* twin = source.empty() ? nullptr : graph.FindTwin(source);
+        if (twin == nullptr) continue;
+        if (const std::string_view cls = mask.Hides(twin->model_id, path->path); !cls.empty()) {
+          return fmt::format("'{}' of '{}' ({})", path->path, source, cls);
+        }
+      }
+    }
+    return {};
+  });
+}
+
 }  // namespace doppel::sim
