@@ -15,4 +15,8 @@ namespace doppel {
 // the temporary is removed then.
 Status WriteFileAtomically(const std::string& path, std::string_view contents);
 
+// The whole of `path`: NotFound naming it when it does not exist, Unavailable with errno when it
+// cannot be read.
+Result<std::string> ReadFile(const std::string& path);
+
 }  // namespace doppel

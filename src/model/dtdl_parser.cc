@@ -7,6 +7,7 @@
 #include "model/internal/element_reader.h"
 #include "model/internal/metamodel.h"
 #include "model/internal/interface_parser.h"
+#include "model/internal/literals.h"
 #include "model/internal/resolver.h"
 
 namespace doppel::model {
@@ -154,6 +155,8 @@ ParseResult DtdlParser::Parse(const std::vector<json::value>& documents,
   }
   return result;
 }
+
+bool IsValidDtdlName(std::string_view name) { return internal::IsDtdlName(name); }
 
 bool IsValidDtmi(std::string_view id) {
   return internal::IsDtmi(id, internal::DtmiRules{3, false});

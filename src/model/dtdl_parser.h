@@ -80,4 +80,8 @@ class DtdlParser {
 // the version optional and possibly "major.minor"; DTDL v2 models require "major").
 bool IsValidDtmi(std::string_view id);
 
+// True if `name` is a valid DTDL name (a content, component or enum value name): letters,
+// digits and underscores, starting with a letter, not ending with an underscore.
+bool IsValidDtdlName(std::string_view name);
+
 }  // namespace doppel::model

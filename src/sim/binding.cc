@@ -6,21 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "model/dtdl_parser.h"
+
 namespace doppel::sim {
 namespace {
 
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-// A DTDL name: letters, digits and underscores, starting with a letter, at most 512 long.
-bool IsDtdlName(std::string_view s) {
-  if (s.empty() || s.size() > 512) return false;
-  if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return false;
-  for (char c : s) {
-    if (!IsNameChar(c)) return false;
-  }
-  return true;
 }
 
 Status Invalid(std::string_view member, std::string_view message) {
@@ -97,7 +89,7 @@ Result<std::string> DerivedPath(const json::object& obj, std::string_view key, s
   if (v == nullptr) return std::string();
   const std::string where = fmt::format("{}.{}", member, key);
   DOPPEL_ASSIGN_OR_RETURN(std::string path, StringValue(*v, where));
-  if (!IsDtdlName(path)) return Invalid(where, fmt::format("'{}' is not a telemetry name of the bound twin", path));
+  if (!model::IsValidDtdlName(path)) return Invalid(where, fmt::format("'{}' is not a telemetry name of the bound twin", path));
   return path;
 }
 
@@ -232,14 +224,14 @@ Result<TwinPath> ParseTwinPath(std::string_view text) {
   if (auto gt = rest.find('>'); gt != std::string_view::npos) {
     out.relationship = std::string(rest.substr(0, gt));
     rest = rest.substr(gt + 1);
-    if (!IsDtdlName(out.relationship)) {
+    if (!model::IsValidDtdlName(out.relationship)) {
       return Status::InvalidArgument(fmt::format("'{}' is not a relationship name", out.relationship));
     }
   }
   const auto slash = rest.find('/');
   const bool ok = slash == std::string_view::npos
-                      ? IsDtdlName(rest)
-                      : IsDtdlName(rest.substr(0, slash)) && IsDtdlName(rest.substr(slash + 1));
+                      ? model::IsValidDtdlName(rest)
+                      : model::IsValidDtdlName(rest.substr(0, slash)) && model::IsValidDtdlName(rest.substr(slash + 1));
   if (!ok) {
     return Status::InvalidArgument(fmt::format(
         "'{}' is not a twin path (name, component/name or relationship>name)", text));

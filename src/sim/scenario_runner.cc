@@ -306,13 +306,6 @@ Result<std::shared_ptr<Job>> JobFromJson(const json::value& value) {
   return job;
 }
 
-Result<std::string> ReadWholeFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  if (!in) return Status::Internal(fmt::format("cannot read {}", path.string()));
-  return contents.str();
-}
 
 }  // namespace
 
@@ -367,7 +360,7 @@ Status ScenarioRunner::Impl::Load() {
     // Even an unreadable file's id is never handed out again.
     next_number = std::max(next_number, number + 1);
     Result<std::shared_ptr<Job>> job = [&]() -> Result<std::shared_ptr<Job>> {
-      DOPPEL_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(entry.path()));
+      DOPPEL_ASSIGN_OR_RETURN(std::string text, ReadFile(entry.path().string()));
       DOPPEL_ASSIGN_OR_RETURN(json::value value, ParseJson(text));
       return JobFromJson(value);
     }();

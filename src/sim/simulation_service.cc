@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -50,12 +48,11 @@ json::object ModelJson(const ModelInfo& info, bool with_variables) {
 
 Status SimulationService::State::LoadBindings() {
   const std::string path = PathIn(kBindingsFile);
-  if (path.empty() || !fs::exists(path)) return Status::Ok();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in && !in.eof()) return Status::Unavailable(fmt::format("cannot read {}", path));
-  auto doc = ParseJson(text.str());
+  if (path.empty()) return Status::Ok();
+  auto text = ReadFile(path);
+  if (text.status().code() == StatusCode::kNotFound) return Status::Ok();
+  DOPPEL_RETURN_IF_ERROR(text.status());
+  auto doc = ParseJson(*text);
   if (!doc.ok() || !doc->is_array()) return Status::InvalidArgument(fmt::format("{}: not a JSON array of bindings", path));
   for (const json::value& entry : doc->get_array()) {
     const json::value* name = entry.is_object() ? entry.get_object().if_contains("name") : nullptr;

@@ -1,5 +1,8 @@
 #include "sim/fmi/fmu_registry.h"
 
+#include "base/file_io.h"
+#include "sim/binding.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -16,28 +19,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kStagingPrefix = ".staging-";
 
-Result<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(fmt::format("cannot read {}", path.string()));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return std::move(contents).str();
-}
-
-Status WriteFileAtomically(const fs::path& path, std::string_view bytes) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return Status::Internal(fmt::format("cannot write {}", tmp.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::Internal(fmt::format("cannot rename {}: {}", tmp.string(), ec.message()));
-  return Status::Ok();
-}
-
 void RemoveAll(const fs::path& path) {
   std::error_code ignored;  // best effort: a leftover is removed again on the next Open
   fs::remove_all(path, ignored);
@@ -51,11 +32,7 @@ FmuRegistry::FmuRegistry(FmuRegistryOptions options, ModelCatalog& catalog)
     : options_(std::move(options)), catalog_(catalog) {}
 
 Status FmuRegistry::ValidateName(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
-  if (ok) return Status::Ok();
+  if (IsValidName(name)) return Status::Ok();
   return Status::InvalidArgument(
       fmt::format("FMU name '{}' is invalid: use 1 to 64 letters, digits, '_' or '-'", name));
 }
@@ -97,7 +74,7 @@ Result<std::shared_ptr<const FmuModel>> FmuRegistry::Unpack(const std::string& n
                                                             const fs::path& directory) const {
   RemoveAll(directory);
   DOPPEL_RETURN_IF_ERROR(UnpackFmu(fmu_bytes, directory, options_.archive));
-  DOPPEL_ASSIGN_OR_RETURN(std::string xml, ReadFile(directory / "modelDescription.xml"));
+  DOPPEL_ASSIGN_OR_RETURN(std::string xml, ReadFile((directory / "modelDescription.xml").string()));
   DOPPEL_ASSIGN_OR_RETURN(ModelDescription md, ParseModelDescription(xml));
   md.info.name = CatalogName(name);
   DOPPEL_ASSIGN_OR_RETURN(fs::path binary, FmuBinaryPath(directory, md.model_identifier));
@@ -124,7 +101,7 @@ void FmuRegistry::Register(std::shared_ptr<const FmuModel> model) {
 
 Status FmuRegistry::LoadStored(const std::string& name) {
   DOPPEL_RETURN_IF_ERROR(ValidateName(name));
-  DOPPEL_ASSIGN_OR_RETURN(std::string bytes, ReadFile(options_.directory / (name + ".fmu")));
+  DOPPEL_ASSIGN_OR_RETURN(std::string bytes, ReadFile((options_.directory / (name + ".fmu")).string()));
   DOPPEL_ASSIGN_OR_RETURN(auto model, Unpack(name, bytes, options_.directory / name));
   Register(std::move(model));
   return Status::Ok();
@@ -144,7 +121,7 @@ Result<ModelInfo> FmuRegistry::Add(std::string_view name_view, std::string_view 
   // the uploader waiting, rather than at the first scenario.
   if (status.ok()) status = FmuSimulation::Create(*staged).status();
   fs::path final_dir = options_.directory / name;
-  if (status.ok()) status = WriteFileAtomically(options_.directory / (name + ".fmu"), fmu_bytes);
+  if (status.ok()) status = WriteFileAtomically((options_.directory / (name + ".fmu")).string(), fmu_bytes);
   if (status.ok()) {
     RemoveAll(final_dir);
     std::error_code ec;

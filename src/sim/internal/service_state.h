@@ -159,7 +159,8 @@ struct SimulationService::State {
   void ObserveDue(bool flush_all);
   void Observe(internal::ShadowRun& run, tsdb::TimeNs time, internal::Pending& group, std::vector<ingest::Reading>& derived);
   void PersistShadows() const;
-  Status RestoreShadow(internal::ShadowRun& run) const;
+  // The saved tracker states of one binding's runs ({twinId: state}); empty when none.
+  json::object SavedShadows(const std::string& binding_name) const;
 
   // ---- forks ----
   // The bindings covering `twin_id` (only `binding_name`, if not empty), by name.

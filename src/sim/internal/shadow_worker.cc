@@ -5,9 +5,7 @@
 // shadow states are saved every persist_interval and at Stop.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -145,6 +143,13 @@ void SimulationService::State::RebuildRoutes() {
     }
   }
   std::lock_guard lock(run_mu);
+  // Each binding's saved states, read once (a file holds every twin of the binding).
+  std::map<std::string, json::object> saved;
+  const auto saved_state = [&](const std::string& binding, const std::string& twin_id) -> const json::value* {
+    auto it = saved.find(binding);
+    if (it == saved.end()) it = saved.emplace(binding, SavedShadows(binding)).first;
+    return it->second.if_contains(twin_id);
+  };
   std::map<std::string, ShadowRun> old;
   for (auto& run : runs) old.emplace(run.key(), std::move(run));
   runs.clear();
@@ -159,8 +164,10 @@ void SimulationService::State::RebuildRoutes() {
       }
       runs.push_back(NewRun(bound, state));
       if (runs.back().tracker) {
-        if (Status s = RestoreShadow(runs.back()); !s.ok()) {
-          spdlog::warn("shadow state of '{}' ({}) not restored: {}", bound.twin_id, bound.binding->name, s.message());
+        if (const json::value* saved_json = saved_state(bound.binding->name, bound.twin_id)) {
+          if (Status s = runs.back().tracker->RestoreJson(ToJson(*saved_json)); !s.ok()) {
+            spdlog::warn("shadow state of '{}' ({}) not restored: {}", bound.twin_id, bound.binding->name, s.message());
+          }
         }
       } else {
         spdlog::warn("shadow run of '{}' ({}) not started: {}", bound.twin_id, bound.binding->name, runs.back().error);
@@ -389,18 +396,20 @@ void SimulationService::State::PersistShadows() const {
   }
 }
 
-Status SimulationService::State::RestoreShadow(ShadowRun& run) const {
-  if (options.dir.empty()) return Status::Ok();
-  const fs::path file = fs::path(options.dir) / kShadowDir / (run.bound.binding->name + ".json");
-  if (!fs::exists(file)) return Status::Ok();
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = ParseJson(text.str(), JsonLimits{.max_bytes = 1u << 30});
-  if (!doc.ok() || !doc->is_object()) return Status::InvalidArgument(fmt::format("{} is not a JSON object", file.string()));
-  const json::value* state = doc->get_object().if_contains(run.bound.twin_id);
-  if (state == nullptr) return Status::Ok();
-  return run.tracker->RestoreJson(ToJson(*state));
+json::object SimulationService::State::SavedShadows(const std::string& binding_name) const {
+  if (options.dir.empty()) return {};
+  const std::string file = (fs::path(options.dir) / kShadowDir / (binding_name + ".json")).string();
+  auto text = ReadFile(file);
+  if (!text.ok()) {
+    if (text.status().code() != StatusCode::kNotFound) spdlog::warn("shadow states not restored: {}", text.status().message());
+    return {};
+  }
+  auto doc = ParseJson(*text, JsonLimits{.max_bytes = 1u << 30});
+  if (!doc.ok() || !doc->is_object()) {
+    spdlog::warn("shadow states not restored: {} is not a JSON object", file);
+    return {};
+  }
+  return std::move(doc->get_object());
 }
 
 }  // namespace doppel::sim
