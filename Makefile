@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 FUZZ_DIR     ?= build-fuzz-clang
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim fuzz clean
+.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim bench-nab bench-cmapss bench-analytics fuzz clean
 
 all: build
 
@@ -38,7 +38,7 @@ test-asan: deps
 	ctest --test-dir $(SAN_DIR) --output-on-failure -j2
 
 # Every benchmark in quick mode; each prints a one-line JSON object as its last line.
-bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim
+bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim bench-nab bench-cmapss bench-analytics
 
 # The spine: DTDL parsing, twin patching and restore, queries over 100k twins.
 bench-spine: build
@@ -74,6 +74,27 @@ bench-auth: build
 # FMU step overhead out of process, shadow-mode cost per reading. ~1 minute.
 bench-sim: build
 	scripts/bench-sim.sh $(BUILD_DIR)
+
+# Anomaly detection on the Numenta Anomaly Benchmark (bench/RESULTS.md): every series of NAB_DIR
+# (any directory in NAB format) replayed as one twin's telemetry through the detectors; the three
+# profile scores with one global threshold, plus held-out (cross-validated) figures. ~4 minutes.
+NAB_DIR ?= ../shared/data/nab
+bench-nab: build
+	scripts/bench-nab.sh $(BUILD_DIR) $(NAB_DIR)
+
+# Remaining useful life on NASA C-MAPSS (bench/RESULTS.md, docs/analytics-rul.md): starts a Doppel
+# server, ingests the run-to-failure units as twins, trains through the API and scores each test
+# unit's RUL (RMSE and PHM08 score). ~1-2 minutes per subset.
+CMAPSS_DIR ?= ../shared/data/cmapss
+SUBSETS    ?= FD001 FD003
+bench-cmapss: build
+	CMAPSS_DIR="$(CMAPSS_DIR)" SUBSETS="$(SUBSETS)" scripts/bench-cmapss.sh $(BUILD_DIR)
+
+# Analytics on the ingest path (bench/RESULTS.md): 1M readings into 10,000 series in process,
+# without detectors and with one detector of each kind per series; each detector's cost per
+# reading; a live KPI tick over 100 machines. ~1-2 minutes.
+bench-analytics: build
+	scripts/bench-analytics.sh $(BUILD_DIR)
 
 # Coverage-guided fuzzing (docs/fuzzing.md): installs clang-14, builds every tests/fuzz target
 # with libFuzzer + ASan + UBSan into FUZZ_DIR and runs each for FUZZ_SECONDS, one at a time.

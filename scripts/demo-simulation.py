@@ -8,12 +8,10 @@ rotor-speed limits for kr-wtg-01 over 7 days in a what-if job and prints the com
 Exits non-zero when the shadow runs do not reach the live readings within 60 s, or the what-if
 job fails. DOPPEL_TOKEN, when set, is sent as the bearer token.
 """
-import json
-import os
 import sys
 import time
-import urllib.error
-import urllib.request
+
+import demo_api
 
 URL = sys.argv[1].rstrip("/")
 TURBINES = ["kr-wtg-01", "kr-wtg-02", "kr-wtg-03", "kr-wtg-04"]
@@ -21,16 +19,7 @@ LIMITS = [("100% (12.6 rpm)", 12.6), ("90% (11.3 rpm)", 11.3), ("80% (10.1 rpm)"
 
 
 def call(method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(URL + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if os.environ.get("DOPPEL_TOKEN"):
-        req.add_header("Authorization", "Bearer " + os.environ["DOPPEL_TOKEN"])
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.load(e)
+    return demo_api.call(URL, method, path, body)
 
 
 def shadow_state(twin):

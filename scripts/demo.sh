@@ -96,7 +96,13 @@ cat >"$work/doppel.json" <<CONFIG
   "mappings": [
     {"topic": "doppel/+/{twinId}/telemetry", "timestamp": {"field": "ts", "format": "rfc3339"}},
     {"topic": "doppel/+/{twinId}/properties", "target": "properties"}
-  ]}]}
+  ],
+  "commands": {
+    "request": "doppel/{site}/{twinId}/commands/{commandName}",
+    "response": "doppel/+/{twinId}/commands/{commandName}/response",
+    "desired": "doppel/{site}/{twinId}/desired",
+    "learn": ["doppel/{site}/{twinId}/telemetry", "doppel/{site}/{twinId}/properties"]
+  }}]}
 CONFIG
 
 # A data directory from an earlier demo may hold API keys (docs/security.md walks through
@@ -142,7 +148,8 @@ for example in wind-farm production-line; do
 done
 
 echo
-python3 "$root/scripts/demo-history.py" "$url" 24 || die "writing the demo history failed"
+# The simulator carries on from the machines' state and counters where the history leaves them.
+python3 "$root/scripts/demo-history.py" "$url" 24 "$work/production-line-twins.json" || die "writing the demo history failed"
 
 show() {
   echo
@@ -157,7 +164,7 @@ show 'SELECT M.$dtId, M.state FROM DIGITALTWINS M WHERE IS_OF_MODEL(M, "dtmi:dop
 # desired properties and commands; kr-wtg-03's main bearing has a developing fault.
 set -m
 "$binary" devsim --broker "mqtt://127.0.0.1:$broker_port" --client-id doppel-devsim-demo \
-    --twins "$root/examples/wind-farm/twins.json" --twins "$root/examples/production-line/twins.json" \
+    --twins "$root/examples/wind-farm/twins.json" --twins "$work/production-line-twins.json" \
     --fault kr-wtg-03 --log-level warn &
 devsim_pid=$!
 set +m
@@ -188,6 +195,11 @@ echo "demo: live from the simulator over MQTT: $live"
 # what-if comparison of three rotor-speed limits (docs/simulation.md).
 echo
 python3 "$root/scripts/demo-simulation.py" "$url" || die "the simulation part of the demo failed"
+
+# Analytics: the main-bearing RUL model trained from the retired bearings' run-to-failure
+# histories, live anomaly scores and RUL, and the KPIs of the line and the farm (docs/analytics.md).
+echo
+python3 "$root/scripts/demo-analytics.py" "$url" || die "the analytics part of the demo failed"
 
 if [[ ${DEMO_EXIT_AFTER_LOAD:-0} == 1 ]]; then
   echo
@@ -220,6 +232,9 @@ demo: the API is at $url (Azure Digital Twins REST API). Try:
   mosquitto_sub -p $broker_port -t 'doppel/#' -v           # the raw MQTT traffic
   curl $url/digitaltwins/kr-wtg-03/simulation         # shadow mode: expected, residuals, damage estimate
   curl -X POST $url/digitaltwins/kr-wtg-01/forecast -H 'Content-Type: application/json' -d '{"horizon": "6h"}'
+  curl $url/digitaltwins/kr-wtg-03-mainbearing/analytics   # anomaly score, RUL with its interval
+  curl $url/digitaltwins/halden-l1/kpis                    # OEE of the line over the last 8 hours
+  curl "$url/analytics/anomalies?limit=5"
   curl $url/metrics
   curl $url/openapi.json
   $binary --url $url twins patch kr-wtg-01 '[{"op": "replace", "path": "/rotorSpeedLimit", "value": 11.0}]'

@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev google-mock libbenchmark-dev zlib1g-dev
   mosquitto mosquitto-clients libmosquitto-dev openssl
   libeigen3-dev libpugixml-dev libzip-dev zipcmp zipmerge ziptool
+  libxgboost-dev
 )
 
 # Used only by `make fuzz` (docs/fuzzing.md): libFuzzer ships with clang's runtime libraries.

@@ -18,6 +18,7 @@ struct LoadSummary {
   std::size_t twins = 0;
   std::size_t relationships = 0;
   std::size_t bindings = 0;
+  std::size_t analytics = 0;  // detectors, KPI definitions and RUL models
 };
 
 std::string StringField(const json::object& object, std::string_view key) {
@@ -101,8 +102,12 @@ Status PutRelationships(client::ApiClient& api, const json::array& relationships
   return Status::Ok();
 }
 
-// simulation/<name>.json: one simulation binding each (docs/simulation.md), PUT as <name>.
-Status PutBindings(client::ApiClient& api, const std::filesystem::path& dir, LoadSummary& summary) {
+// <dir>/<name>.json: one definition each, PUT to <route>/<name> (`what` names it in errors);
+// answers how many.
+Result<std::size_t> PutDefinitions(client::ApiClient& api, const std::filesystem::path& dir, std::string_view route,
+                                   std::string_view what) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return std::size_t{0};
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() == ".json") files.push_back(entry.path());
@@ -113,13 +118,26 @@ Status PutBindings(client::ApiClient& api, const std::filesystem::path& dir, Loa
     auto body = ParseJson(text);
     if (!body.ok()) return Status::InvalidArgument(file.string() + ": " + body.status().message());
     const std::string name = file.stem().string();
-    auto put = api.Call("PUT", "/simulation/bindings/" + client::EncodePathSegment(name), &*body);
+    auto put = api.Call("PUT", fmt::format("{}/{}", route, client::EncodePathSegment(name)), &*body);
     if (!put.ok()) {
       return Status(put.status().code(), put.status().error_code(),
-                    fmt::format("simulation binding {}: {}", name, put.status().message()));
+                    fmt::format("{} {}: {}", what, name, put.status().message()));
     }
-    ++summary.bindings;
   }
+  return files.size();
+}
+
+// simulation/<name>.json: simulation bindings (docs/simulation.md); analytics/detectors,
+// analytics/kpis and analytics/rul/<name>.json: analytics definitions (docs/analytics.md).
+Status PutAllDefinitions(client::ApiClient& api, const std::filesystem::path& dir, LoadSummary& summary) {
+  DOPPEL_ASSIGN_OR_RETURN(summary.bindings,
+                          PutDefinitions(api, dir / "simulation", "/simulation/bindings", "simulation binding"));
+  const std::filesystem::path analytics = dir / "analytics";
+  DOPPEL_ASSIGN_OR_RETURN(std::size_t detectors,
+                          PutDefinitions(api, analytics / "detectors", "/analytics/detectors", "detector"));
+  DOPPEL_ASSIGN_OR_RETURN(std::size_t kpis, PutDefinitions(api, analytics / "kpis", "/analytics/kpis", "KPI definition"));
+  DOPPEL_ASSIGN_OR_RETURN(std::size_t rul, PutDefinitions(api, analytics / "rul", "/analytics/rul", "RUL model"));
+  summary.analytics = detectors + kpis + rul;
   return Status::Ok();
 }
 
@@ -143,11 +161,8 @@ Status Load(client::ApiClient& api, const std::filesystem::path& dir, LoadSummar
       relationships && relationships->is_array()) {
     DOPPEL_RETURN_IF_ERROR(PutRelationships(api, relationships->as_array(), summary));
   }
-  // Bindings last: they bind twins that now exist.
-  if (std::filesystem::is_directory(dir / "simulation", ec)) {
-    DOPPEL_RETURN_IF_ERROR(PutBindings(api, dir / "simulation", summary));
-  }
-  return Status::Ok();
+  // Bindings and analytics last: they cover twins that now exist.
+  return PutAllDefinitions(api, dir, summary);
 }
 
 }  // namespace
@@ -159,8 +174,10 @@ int LoadDirectory(const std::string& url, const std::string& dir, const CommandI
   Status loaded = Load(**api, dir, summary);
   if (!loaded.ok()) return ReportError(loaded, io);
   io.out << fmt::format(
-      "loaded {}: {} models uploaded ({} already present), {} twins, {} relationships, {} simulation bindings\n",
-      dir, summary.models_uploaded, summary.models_present, summary.twins, summary.relationships, summary.bindings);
+      "loaded {}: {} models uploaded ({} already present), {} twins, {} relationships, {} simulation bindings, {} "
+      "analytics definitions\n",
+      dir, summary.models_uploaded, summary.models_present, summary.twins, summary.relationships, summary.bindings,
+      summary.analytics);
   return 0;
 }
 

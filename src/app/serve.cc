@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "analytics/analytics_service.h"
 #include "app/connector_registry.h"
 #include "app/serve_security.h"
 #include "base/clock.h"
@@ -26,6 +27,8 @@
 #include "ingest/live_state.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "command/command_service.h"
+#include "command/mqtt_command_transport.h"
 #include "sim/simulation_service.h"
 #include "store/rocks_journal.h"
 #include "stream/stream_hub.h"
@@ -92,12 +95,13 @@ class HistoryStore {
 // POST /backup: <dir>/graph and <dir>/history, each a RocksDB checkpoint taken while serving
 // (docs/operations.md). `dir` must not exist; a failed backup removes what it wrote.
 // Copies the small file-based stores (API keys, the audit log, the API-defined connectors,
-// simulation bindings, shadow states, scenario results and FMUs) of
+// simulation bindings, shadow states, scenario results and FMUs, analytics definitions, detector
+// states and trained models, the command journal) of
 // `data_dir` into `backup`. Each file is replaced atomically (keys, connectors) or only
 // appended to (audit), so a plain copy is a consistent version; a torn last audit line is
 // dropped when the copy is opened.
 Status CopyFileStores(const fs::path& data_dir, const fs::path& backup) {
-  for (const char* store : {"auth", "audit", "simulation"}) {
+  for (const char* store : {"auth", "audit", "simulation", "analytics", "commands"}) {
     std::error_code ec;
     if (!fs::is_directory(data_dir / store, ec)) continue;
     fs::copy(data_dir / store, backup / store, fs::copy_options::recursive, ec);
@@ -349,6 +353,42 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   services.metrics.push_back(
       [&simulation](std::string& out) { (*simulation)->RenderMetrics(out); });
   (*simulation)->Start();
+  // Analytics (docs/analytics.md): anomaly detectors, RUL models, KPIs.
+  auto analytics_service = analytics::AnalyticsService::Open(
+      {.dir = options.data_dir.empty() ? "" : (fs::path(options.data_dir) / "analytics").string(),
+       .config = options.analytics},
+      graph, events, ingestor, live, clock);
+  if (!analytics_service.ok()) {
+    spdlog::error("cannot open the analytics service: {}", analytics_service.status().ToString());
+    return 1;
+  }
+  services.analytics = analytics_service->get();
+  services.metrics.push_back([&analytics_service](std::string& out) { (*analytics_service)->RenderMetrics(out); });
+  (*analytics_service)->Start();
+  // Commands and desired properties (docs/commands.md), over the MQTT transport when a connector
+  // has a "commands" block. Declared before the API, which borrows it.
+  std::unique_ptr<command::MqttCommandTransport> command_transport;
+  if (options.command_transport) {
+    auto created = command::MqttCommandTransport::Create(*options.command_transport);
+    if (!created.ok()) {
+      spdlog::error("cannot set up the command transport: {}", created.status().ToString());
+      return 1;
+    }
+    command_transport = std::move(created).value();
+  }
+  auto commands = command::CommandService::Open(
+      {.dir = options.data_dir.empty() ? "" : (fs::path(options.data_dir) / "commands").string()}, graph, events,
+      command_transport.get(), clock);
+  if (!commands.ok()) {
+    spdlog::error("cannot open the command service: {}", commands.status().ToString());
+    return 1;
+  }
+  services.commands = commands->get();
+  services.metrics.push_back([&commands](std::string& out) { (*commands)->RenderMetrics(out); });
+  if (command_transport != nullptr) {
+    services.metrics.push_back([&command_transport](std::string& out) { command_transport->RenderMetrics(out); });
+  }
+  (*commands)->Start();
   server::DigitalTwinsApi api(graph, clock, ApiOptionsOf(options), services);
   server::HttpServerOptions http_options = HttpOptionsOf(options);
   http_options.websocket =
@@ -365,6 +405,14 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     http.Stop();
     return 1;
   }
+  if (command_transport != nullptr) {
+    if (Status started = command_transport->Start(); !started.ok()) {
+      spdlog::error("cannot start the command transport: {}", started.ToString());
+      (*connectors)->StopAll();
+      http.Stop();
+      return 1;
+    }
+  }
   std::printf("doppel listening on %s://%s\n", options.tls ? "https" : "http", http.address().c_str());
   std::fflush(stdout);
   spdlog::info("serving {} (data: {}, sync: {})", http.address(),
@@ -374,8 +422,11 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping: finishing requests in flight", signal == SIGINT ? "SIGINT" : "SIGTERM");
   (*connectors)->StopAll();  // first: no new readings in flight
+  (*commands)->Stop();  // wakes requests still waiting for a device, so http.Stop need not wait
   http.Stop();
+  if (command_transport != nullptr) command_transport->Stop();
   (*simulation)->Stop();  // persists the shadow states
+  (*analytics_service)->Stop();  // persists the detector states
   events.Unsubscribe(forget_deleted);
   if (Status flushed = (*history)->store().Flush(); !flushed.ok()) {
     // Not fatal: every acknowledged point is in the history log and is replayed at start.

@@ -22,6 +22,7 @@
 #include "auth/policy.h"
 #include "base/json.h"
 #include "base/status.h"
+#include "command/mqtt_command_transport.h"
 #include "connect/mqtt/mqtt_connector.h"
 #include "server/http_server.h"
 #include "tsdb/series_store.h"
@@ -52,6 +53,9 @@ struct ServeOptions {
   std::chrono::seconds retention_interval{600};
   // MQTT connectors (docs/mqtt.md), started after the API is listening, stopped first.
   std::vector<connect::mqtt::MqttConnectorConfig> connectors;
+  // Commands and desired properties to devices (docs/commands.md): from a connector's
+  // "commands" block, over that connector's broker. At most one (the config refuses more).
+  std::optional<command::MqttCommandTransportConfig> command_transport;
   // Security (docs/security.md): JWT verification and custom roles. API keys live in
   // <dataDir>/auth/api-keys.json (`doppel apikey`, /auth/apikeys); the audit log in
   // <dataDir>/audit. With neither keys nor a JWT configuration the server runs in dev mode
@@ -65,6 +69,9 @@ struct ServeOptions {
   // Simulation bindings from the config file ("simulation": {"bindings": {name: binding}},
   // docs/simulation.md): read-only through the API.
   json::object simulation_bindings;
+  // Analytics definitions from the config file ("analytics": {"detectors", "rul", "kpis"},
+  // docs/analytics.md): read-only through the API.
+  json::object analytics;
   // Requests per second per authenticated caller, and the burst ("rateLimit":
   // {"requestsPerSecond", "burst"}); 0 = unlimited (server::ApiOptions).
   double requests_per_second_per_caller = 0;

@@ -86,6 +86,20 @@ Status ApplyTls(const json::value& value, const std::string& base_dir, ServeOpti
   return Status::Ok();
 }
 
+// "analytics": {"detectors": {...}, "rul": {...}, "kpis": {...}} (docs/analytics.md), each
+// {name: definition}. The definitions are checked when the server opens the analytics service.
+Status ApplyAnalytics(const json::value& value, ServeOptions& options) {
+  if (!value.is_object()) return ConfigError("analytics", "must be an object {\"detectors\", \"rul\", \"kpis\"}");
+  for (const auto& [key, member] : value.get_object()) {
+    if (key != "detectors" && key != "rul" && key != "kpis") {
+      return ConfigError("analytics." + std::string(key), "unknown key (known: detectors, rul, kpis)");
+    }
+    if (!member.is_object()) return ConfigError("analytics." + std::string(key), "must be an object {name: definition}");
+  }
+  options.analytics = value.get_object();
+  return Status::Ok();
+}
+
 // "simulation": {"bindings": {"<name>": {binding}}} (docs/simulation.md). Each binding is
 // checked against its model when the server opens the simulation service.
 Status ApplySimulation(const json::value& value, ServeOptions& options) {
@@ -184,9 +198,19 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
     } else if (key == "retention") {
       DOPPEL_ASSIGN_OR_RETURN(options.retention, RetentionRules(value));
     } else if (key == "connectors") {
-      auto connectors = connect::mqtt::ParseMqttConnectorConfigs(value);
+      // A connector's "commands" block is the command transport's (docs/commands.md); the
+      // connector parser, strict about keys, sees the rest.
+      auto split = command::SplitCommandConfigs(value);
+      if (!split.ok()) return ConfigError(key, split.status().message());
+      auto connectors = connect::mqtt::ParseMqttConnectorConfigs(split->connectors);
       if (!connectors.ok()) return ConfigError(key, connectors.status().message());
       options.connectors = std::move(connectors).value();
+      if (split->commands.size() > 1) return ConfigError(key, "at most one connector may have \"commands\"");
+      if (!split->commands.empty()) {
+        auto& [index, topics] = split->commands.front();
+        options.command_transport = command::MqttCommandTransportConfig{.connection = options.connectors[index],
+                                                                        .topics = std::move(topics)};
+      }
     } else if (key == "tls") {
       DOPPEL_RETURN_IF_ERROR(ApplyTls(value, base_dir, options));
     } else if (key == "rateLimit") {
@@ -197,6 +221,8 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       DOPPEL_RETURN_IF_ERROR(ApplyClassification(value, options));
     } else if (key == "simulation") {
       DOPPEL_RETURN_IF_ERROR(ApplySimulation(value, options));
+    } else if (key == "analytics") {
+      DOPPEL_RETURN_IF_ERROR(ApplyAnalytics(value, options));
     } else if (key == "retentionIntervalSeconds") {
       DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
       options.retention_interval = std::chrono::seconds(seconds);
@@ -204,7 +230,7 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       return ConfigError(key,
                          "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
                          "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, "
-                         "connectors, auth, classification, simulation, "
+                         "connectors, auth, classification, simulation, analytics, "
                          "rateLimit, tls)");
     }
   }

@@ -85,25 +85,6 @@ bool InEnum(const model::Schema& schema, const tsdb::Value& value) {
   return false;
 }
 
-// The Telemetry or Property a reading's path names in `interface` ("name", or
-// "component/name" inside a component), or nullptr.
-const model::Content* FindReadable(const twin::GraphState& state, const model::Interface* interface,
-                                   std::string_view path) {
-  if (interface == nullptr) return nullptr;
-  if (auto slash = path.find('/'); slash != std::string_view::npos) {
-    const model::Content* component = interface->Find(path.substr(0, slash));
-    if (component == nullptr || component->kind != model::ContentKind::kComponent) return nullptr;
-    const model::ModelEntry* inner = state.models().Find(component->component_interface);
-    interface = inner == nullptr ? nullptr : inner->interface.get();
-    if (interface == nullptr) return nullptr;
-    path = path.substr(slash + 1);
-  }
-  const model::Content* content = interface->Find(path);
-  if (content == nullptr || content->schema == nullptr) return nullptr;
-  if (content->kind != model::ContentKind::kTelemetry && content->kind != model::ContentKind::kProperty) return nullptr;
-  return content;
-}
-
 // The reading's value in the type its schema stores, or InvalidArgument with `reason` set.
 Result<tsdb::Value> CheckValue(const model::Content& content, const Reading& r, RejectReason& reason) {
   const std::string what = "'" + r.twin_id + "'/'" + r.path + "'";
@@ -183,7 +164,7 @@ Status CheckGroup(const twin::GraphState& state, std::span<const Reading> readin
       const model::ModelEntry* entry = state.models().Find(twin->model_id);
       interface = entry == nullptr ? nullptr : entry->interface.get();
     }
-    const model::Content* content = FindReadable(state, interface, r.path);
+    const model::Content* content = interface == nullptr ? nullptr : state.models().FindValue(*interface, r.path);
     if (content == nullptr) {
       reason = RejectReason::kUnknownPath;
       return Status::InvalidArgument(reading_name(i) + ": twin '" + r.twin_id + "' (model '" + twin->model_id +

@@ -76,6 +76,21 @@ void ModelRegistry::Remove(std::string_view id) {
   if (it != entries_.end()) entries_.erase(it);
 }
 
+const Content* ModelRegistry::FindValue(const Interface& iface, std::string_view path) const {
+  const Interface* scope = &iface;
+  if (std::size_t slash = path.find('/'); slash != std::string_view::npos) {
+    const Content* component = iface.Find(path.substr(0, slash));
+    if (component == nullptr || component->kind != ContentKind::kComponent) return nullptr;
+    const ModelEntry* inner = Find(component->component_interface);
+    scope = inner == nullptr ? nullptr : inner->interface.get();
+    path = path.substr(slash + 1);
+  }
+  const Content* content = scope == nullptr ? nullptr : scope->Find(path);
+  if (content == nullptr || content->schema == nullptr) return nullptr;
+  if (content->kind != ContentKind::kTelemetry && content->kind != ContentKind::kProperty) return nullptr;
+  return content;
+}
+
 bool ModelRegistry::IsOfModel(std::string_view model_id, std::string_view base_id) const {
   if (model_id == base_id) return true;
   InterfacePtr i = Get(model_id);

@@ -39,6 +39,10 @@ class ModelRegistry {
   std::vector<std::string> ReferencedBy(std::string_view id) const;
   void Remove(std::string_view id);
 
+  // The Property or Telemetry `path` names in `iface` — "name", or "component/name" inside one
+  // of its components — or nullptr when there is none (or its schema is not known).
+  const Content* FindValue(const Interface& iface, std::string_view path) const;
+
   // True if `model_id` is `base_id` or derives from it.
   bool IsOfModel(std::string_view model_id, std::string_view base_id) const;
 

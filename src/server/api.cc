@@ -12,7 +12,9 @@
 #include "ingest/ingestor.h"
 #include "tsdb/series_store.h"
 #include "server/internal/access.h"
+#include "server/internal/analytics_handlers.h"
 #include "server/internal/api_common.h"
+#include "server/internal/command_handlers.h"
 #include "server/internal/handlers.h"
 
 namespace doppel::server {
@@ -50,6 +52,7 @@ constexpr Action kWrite = Action::kWriteProperties;
 constexpr Action kIngest = Action::kIngest;
 constexpr Action kModels = Action::kManageModels;
 constexpr Action kAdmin = Action::kAdmin;
+constexpr Action kInvoke = Action::kInvokeCommands;
 
 // The one route table. Every entry is documented in openapi.json (a test holds them equal,
 // and another calls each one without a token, with bad and expired ones, and without rights).
@@ -78,6 +81,13 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/digitaltwins/{id}/relationships", internal::ListRelationships, true, kRead, Scope::kTwin, nullptr},
     {"GET", "/digitaltwins/{id}/incomingrelationships", internal::ListIncomingRelationships, true, kRead,
      Scope::kTwin, nullptr},
+    {"POST", "/digitaltwins/{id}/commands/{commandName}", internal::InvokeCommand, false, kInvoke, Scope::kTwin,
+     "command.invoke"},
+    {"POST", "/digitaltwins/{id}/components/{componentPath}/commands/{commandName}", internal::InvokeComponentCommand,
+     false, kInvoke, Scope::kTwin, "command.invoke"},
+    {"GET", "/digitaltwins/{id}/commands", internal::ListCommandInvocations, false, kRead, Scope::kTwin, nullptr},
+    {"GET", "/digitaltwins/{id}/commands/invocations/{invocationId}", internal::GetCommandInvocation, false, kRead,
+     Scope::kTwin, nullptr},
     {"POST", "/digitaltwins/{id}/erase", internal::EraseTwin, false, kAdmin, Scope::kTwin, "twin.erase"},
     {"POST", "/query", internal::Query, true, kRead, Scope::kFiltered, nullptr},
     {"GET", "/timeseries", internal::ListTimeSeries, false, kRead, Scope::kFiltered, nullptr},
@@ -105,6 +115,26 @@ constexpr RouteSpec kRoutes[] = {
     {"DELETE", "/digitaltwins/{id}/scenarios/{jobId}", internal::CancelScenarios, false, kRead, Scope::kTwin,
      nullptr},
     {"POST", "/digitaltwins/{id}/forecast", internal::Forecast, false, kRead, Scope::kTwin, nullptr},
+    {"GET", "/analytics/detectors", internal::ListAnalyticsDetectors, false, kRead, Scope::kAuthenticated, nullptr},
+    {"GET", "/analytics/detectors/{name}", internal::GetAnalyticsDetector, false, kRead, Scope::kAuthenticated,
+     nullptr},
+    {"PUT", "/analytics/detectors/{name}", internal::PutAnalyticsDetector, false, kModels, Scope::kServer,
+     "detector.put"},
+    {"DELETE", "/analytics/detectors/{name}", internal::DeleteAnalyticsDetector, false, kModels, Scope::kServer,
+     "detector.delete"},
+    {"GET", "/analytics/anomalies", internal::ListAnomalies, false, kRead, Scope::kFiltered, nullptr},
+    {"GET", "/analytics/rul", internal::ListRulModels, false, kRead, Scope::kAuthenticated, nullptr},
+    {"GET", "/analytics/rul/{name}", internal::GetRulModel, false, kRead, Scope::kAuthenticated, nullptr},
+    {"PUT", "/analytics/rul/{name}", internal::PutRulModel, false, kModels, Scope::kServer, "rul.put"},
+    {"DELETE", "/analytics/rul/{name}", internal::DeleteRulModel, false, kModels, Scope::kServer, "rul.delete"},
+    {"POST", "/analytics/rul/{name}/train", internal::TrainRulModel, false, kModels, Scope::kServer, "rul.train"},
+    {"GET", "/analytics/kpis", internal::ListKpiDefinitions, false, kRead, Scope::kAuthenticated, nullptr},
+    {"GET", "/analytics/kpis/{name}", internal::GetKpiDefinition, false, kRead, Scope::kAuthenticated, nullptr},
+    {"PUT", "/analytics/kpis/{name}", internal::PutKpiDefinition, false, kModels, Scope::kServer, "kpi.put"},
+    {"DELETE", "/analytics/kpis/{name}", internal::DeleteKpiDefinition, false, kModels, Scope::kServer,
+     "kpi.delete"},
+    {"GET", "/digitaltwins/{id}/analytics", internal::GetTwinAnalytics, false, kRead, Scope::kTwin, nullptr},
+    {"GET", "/digitaltwins/{id}/kpis", internal::GetTwinKpis, false, kRead, Scope::kTwin, nullptr},
     {"GET", "/connectors", internal::ListConnectors, false, kRead, Scope::kServer, nullptr},
     {"GET", "/connectors/{name}", internal::GetConnector, false, kRead, Scope::kServer, nullptr},
     {"PUT", "/connectors/{name}", internal::PutConnector, false, kAdmin, Scope::kServer, "connector.put"},

@@ -56,6 +56,12 @@ class AuditLog;
 namespace doppel::sim {
 class SimulationService;
 }
+namespace doppel::analytics {
+class AnalyticsService;
+}
+namespace doppel::command {
+class CommandService;
+}
 
 namespace doppel::server {
 
@@ -114,6 +120,14 @@ struct ApiServices {
   // Simulation (docs/simulation.md): models, FMUs, bindings, shadow state, scenarios,
   // forecasts. Null = 503 "simulation is not enabled on this server".
   sim::SimulationService* simulation = nullptr;
+  // Analytics (docs/analytics.md): anomaly detectors and events, RUL models and training, KPI
+  // definitions, a twin's analytics and KPIs. Null = 503 "analytics is not enabled on this server".
+  analytics::AnalyticsService* analytics = nullptr;
+  // Commands and desired properties (docs/commands.md): /digitaltwins/{id}/commands, and a
+  // PATCH of a writable property is also sent to the device, with its acknowledgement in GET
+  // /digitaltwins/{id}'s $metadata. Null = 503 "commands are not enabled on this server" (and
+  // PATCH works as a plain twin write).
+  command::CommandService* commands = nullptr;
   // More metric families for /metrics (connectors, streams): each appends Prometheus text.
   std::vector<std::function<void(std::string& out)>> metrics;
 

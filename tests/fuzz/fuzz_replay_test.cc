@@ -31,6 +31,7 @@ extern "C" int scenario_request_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int sim_binding_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int fmu_model_description_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int fmu_archive_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int rule_expression_fuzzFuzzOne(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -84,7 +85,8 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay,
                                            Target{"scenario_request", scenario_request_fuzzFuzzOne},
                                            Target{"sim_binding", sim_binding_fuzzFuzzOne},
                                            Target{"fmu_model_description", fmu_model_description_fuzzFuzzOne},
-                                           Target{"fmu_archive", fmu_archive_fuzzFuzzOne}),
+                                           Target{"fmu_archive", fmu_archive_fuzzFuzzOne},
+                                           Target{"rule_expression", rule_expression_fuzzFuzzOne}),
                          [](const ::testing::TestParamInfo<Target>& p) { return std::string(p.param.name); });
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "api_test_fixture.h"
+#include "analytics/analytics_service.h"
 #include "audit/audit_log.h"
 #include "auth/api_keys.h"
 #include "auth/authenticator.h"
@@ -34,11 +35,14 @@ const std::set<std::string> kHttpMethods = {"get", "put", "post", "patch", "dele
 // Routes that serve many twins at once: a caller without rights gets an empty answer (200)
 // or, for writes naming a twin it may not touch, 403.
 const std::set<std::string> kFilteredReads = {"POST /query", "GET /timeseries", "POST /timeseries/query",
-                                              "GET /timeseries/query"};
+                                              "GET /timeseries/query", "GET /analytics/anomalies"};
 // Routes any authenticated caller may use: who am I, and the models (a schema is not data).
 const std::set<std::string> kAnyCaller = {"GET /auth/whoami", "GET /models", "GET /models/{id}",
                                           "GET /simulation/models", "GET /simulation/models/{name}",
-                                          "GET /simulation/bindings", "GET /simulation/bindings/{name}"};
+                                          "GET /simulation/bindings", "GET /simulation/bindings/{name}",
+                                          "GET /analytics/detectors", "GET /analytics/detectors/{name}",
+                                          "GET /analytics/rul", "GET /analytics/rul/{name}",
+                                          "GET /analytics/kpis", "GET /analytics/kpis/{name}"};
 
 std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
   for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
@@ -82,6 +86,8 @@ class AccessTest : public ::testing::Test {
     });
     simulation_ = sim::SimulationService::Open({}, catalog_, graph_, events_, *ingestor_, live_, clock_).value();
     services.simulation = simulation_.get();
+    analytics_ = analytics::AnalyticsService::Open({}, graph_, events_, *ingestor_, live_, clock_).value();
+    services.analytics = analytics_.get();
     api_ = std::make_unique<DigitalTwinsApi>(graph_, clock_, ApiOptions{}, services);
 
     admin_ = Key("admin", {"admin"});
@@ -95,6 +101,12 @@ class AccessTest : public ::testing::Test {
     }
     ASSERT_TRUE(simulation_->PutBinding("none", ParseJson(R"({"model": "thermalTest", "twins": {"ids": ["room-1"]},
                                                               "shadow": false})").value()).ok());
+    for (const auto& [label, body] : std::map<std::string, std::string>{
+             {"PUT /analytics/detectors/{name}", BodyFor("PUT /analytics/detectors/{name}")},
+             {"PUT /analytics/rul/{name}", BodyFor("PUT /analytics/rul/{name}")},
+             {"PUT /analytics/kpis/{name}", BodyFor("PUT /analytics/kpis/{name}")}}) {
+      ASSERT_EQ(As(admin_, "PUT", label.substr(4, label.size() - 10) + "none", body).status, 201) << label;
+    }
     Relate("room-1", "r1", "room-2");  // room-2 is in room-1's scope
     Relate("room-2", "r2", "room-9");  // ... and so is room-9, through room-2
     Relate("room-9", "r9", "room-1");
@@ -189,6 +201,10 @@ class AccessTest : public ::testing::Test {
         {"PUT /simulation/bindings/{name}", R"({"model": "thermalTest", "twins": {"ids": ["room-1"]}, "shadow": false})"},
         {"POST /digitaltwins/{id}/scenarios",
          R"({"base": "hold", "horizon": "1h", "resolution": "1m", "scenarios": [{"name": "a"}]})"},
+        {"PUT /analytics/detectors/{name}", R"({"twins": ["room-1"], "kind": "mad", "signals": ["temperature"]})"},
+        {"PUT /analytics/rul/{name}",
+         R"({"model": "dtmi:example:Room;1", "signals": ["temperature"], "failure": "temperature"})"},
+        {"PUT /analytics/kpis/{name}", R"({"model": "dtmi:example:Room;1", "rollUp": ["adjacentTo"]})"},
         {"PUT /connectors/{name}",
          R"({"broker": "mqtt://127.0.0.1:1", "clientId": "access-test", "mappings": [{"topic": "t/{twinId}"}]})"},
     };
@@ -210,6 +226,7 @@ class AccessTest : public ::testing::Test {
   ingest::LiveState live_;
   sim::ModelCatalog catalog_;
   std::unique_ptr<sim::SimulationService> simulation_;  // outlives the API
+  std::unique_ptr<analytics::AnalyticsService> analytics_;  // outlives the API
   ApiServices services_;
   std::unique_ptr<DigitalTwinsApi> api_;
   std::map<std::string, std::string> key_ids_;

@@ -53,21 +53,6 @@ bool Storable(const model::Schema& schema) {
   }
 }
 
-// The telemetry or property `path` ("name" or "component/name") names in the twin's model.
-const model::Content* ResolvePath(const twin::GraphState& state, const model::Interface& root, std::string_view path) {
-  const model::Interface* scope = &root;
-  if (std::size_t slash = path.find('/'); slash != std::string_view::npos) {
-    const model::Content* component = root.Find(path.substr(0, slash));
-    if (component == nullptr || component->kind != model::ContentKind::kComponent) return nullptr;
-    const model::ModelEntry* inner = state.models().Find(component->component_interface);
-    scope = inner == nullptr ? nullptr : inner->interface.get();
-    path = path.substr(slash + 1);
-  }
-  const model::Content* content = scope == nullptr ? nullptr : scope->Find(path);
-  if (content == nullptr || content->schema == nullptr) return nullptr;
-  return content;
-}
-
 // Checks the message's paths against the twin's model before anything is written, so the
 // rejection names the exact reason (the Ingestor and the graph report theirs as text).
 // For properties, drops from `message.readings` the properties history cannot keep (objects,
@@ -84,7 +69,7 @@ Status CheckAgainstModel(const twin::TwinGraph& graph, const std::string& twin_i
     if (target == MappingTarget::kProperties) {
       std::set<std::string, std::less<>> unstorable;
       for (const std::string& path : message.property_paths) {
-        const model::Content* content = ResolvePath(state, *entry->interface, path);
+        const model::Content* content = state.models().FindValue(*entry->interface, path);
         if (content == nullptr || content->kind != model::ContentKind::kProperty) {
           return Rejection(MqttRejectReason::kUnknownPath,
                            "twin '" + twin_id + "' (model '" + twin->model_id + "') has no property '" + path + "'");
@@ -95,7 +80,7 @@ Status CheckAgainstModel(const twin::TwinGraph& graph, const std::string& twin_i
       return Status::Ok();
     }
     for (const ingest::Reading& r : message.readings) {
-      const model::Content* content = ResolvePath(state, *entry->interface, r.path);
+      const model::Content* content = state.models().FindValue(*entry->interface, r.path);
       if (content == nullptr ||
           (content->kind != model::ContentKind::kTelemetry && content->kind != model::ContentKind::kProperty)) {
         return Rejection(MqttRejectReason::kUnknownPath, "twin '" + twin_id + "' (model '" + twin->model_id +

@@ -1,3 +1,6 @@
+#include <optional>
+
+#include "command/command_service.h"
 #include "server/internal/access.h"
 #include "server/internal/handlers.h"
 #include "twin/field_mask.h"
@@ -39,8 +42,36 @@ Result<HttpResponse> PutTwin(ApiContext& ctx, const HttpRequest& request, const 
   return JsonWithEtag(twin);
 }
 
+namespace {
+
+// A PATCH through the API is Doppel's own write: its writable properties become desired values
+// sent to the device (docs/commands.md). The scope tells the command service that the graph
+// events of this thread are not device reports.
+Result<json::object> PatchAsDesired(ApiContext& ctx, const RouteMatch& match, std::string_view component,
+                                    const json::value& patch, const twin::Preconditions& pre) {
+  const std::string_view id = match.params.Get("id");
+  if (ctx.services.commands == nullptr) {
+    return component.empty() ? ctx.graph.PatchTwin(id, patch, pre) : ctx.graph.PatchComponent(id, component, patch, pre);
+  }
+  Result<json::object> doc = [&] {
+    command::CommandService::DesiredWrite scope;
+    return component.empty() ? ctx.graph.PatchTwin(id, patch, pre) : ctx.graph.PatchComponent(id, component, patch, pre);
+  }();
+  // Writing the twin needs writeProperties (the route's check); sending the value on to the
+  // device, like a command, needs invokeCommands too (docs/security.md).
+  if (doc.ok()) {
+    ctx.services.commands->OnPatched(id, component, patch,
+                                     Authorize(ctx, match.auth, auth::Action::kInvokeCommands, {.twin_id = id}));
+  }
+  return doc;
+}
+
+}  // namespace
+
 Result<HttpResponse> GetTwin(ApiContext& ctx, const HttpRequest&, const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(json::object twin, ctx.graph.GetTwin(match.params.Get("id")));
+  // Desired vs reported of writable properties, in $metadata as ADT shows them.
+  if (ctx.services.commands != nullptr) ctx.services.commands->AddDesiredMetadata(match.params.Get("id"), twin);
   twin::MaskTwinDocument(twin, match.auth.masked);
   return JsonWithEtag(twin);
 }
@@ -48,7 +79,7 @@ Result<HttpResponse> GetTwin(ApiContext& ctx, const HttpRequest&, const RouteMat
 Result<HttpResponse> PatchTwin(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(json::value patch, ParsePatchBody(ctx, request));
   DOPPEL_ASSIGN_OR_RETURN(json::object twin,
-                          ctx.graph.PatchTwin(match.params.Get("id"), patch, PreconditionsOf(request)));
+                          PatchAsDesired(ctx, match, "", patch, PreconditionsOf(request)));
   return NoContentWithEtag(EtagOf(twin));
 }
 
@@ -73,8 +104,8 @@ Result<HttpResponse> GetComponent(ApiContext& ctx, const HttpRequest&, const Rou
 Result<HttpResponse> PatchComponent(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   std::string_view id = match.params.Get("id");
   DOPPEL_ASSIGN_OR_RETURN(json::value patch, ParsePatchBody(ctx, request));
-  DOPPEL_ASSIGN_OR_RETURN(json::object doc, ctx.graph.PatchComponent(id, match.params.Get("componentPath"), patch,
-                                                                     PreconditionsOf(request)));
+  DOPPEL_ASSIGN_OR_RETURN(json::object doc, PatchAsDesired(ctx, match, match.params.Get("componentPath"), patch,
+                                                           PreconditionsOf(request)));
   std::string etag = EtagOf(doc);
   return NoContentWithEtag(etag.empty() ? TwinEtag(ctx.graph, id) : etag);
 }
