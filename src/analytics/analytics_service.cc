@@ -334,7 +334,7 @@ Result<json::object> AnalyticsService::TwinAnalytics(std::string_view twin_id) c
       json::object o{{"signals", json::value_from(slot->def->spec.signals)},
                      {"observed", slot->detector ? slot->detector->observed() : 0}};
       if (slot->scored > 0 || slot->last_time != 0) {
-        o["score"] = service_internal::Number(slot->last.score);
+        o["score"] = FiniteOrNull(slot->last.score);
         o["time"] = service_internal::TimeText(slot->last_time);
         o["evidence"] = service_internal::EvidenceJson(slot->last.evidence, slot->def->spec.signals);
       } else {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ Result<json::value> ParseJson(std::string_view text, const JsonLimits& limits = 
 // in plain notation where reasonable (21.5, not 2.15E1); integral doubles keep a ".0"-free
 // form only when they came in as integers (json::value keeps int64 and double apart).
 std::string ToJson(const json::value& value);
+
+// A finite double as a JSON number; NaN and infinities (no value, in JSON) as null.
+inline json::value FiniteOrNull(double v) { return std::isfinite(v) ? json::value(v) : json::value(nullptr); }
 
 // Serialises with two-space indentation, for the CLI and files meant for people.
 std::string ToPrettyJson(const json::value& value);

@@ -25,21 +25,20 @@ namespace {
 // Results ⇄ JSON. Non-finite numbers (a model that diverged) are written as null and read back
 // as NaN, since JSON has no NaN.
 
-json::value NumberJson(double v) { return std::isfinite(v) ? json::value(v) : json::value(nullptr); }
 
 json::array SeriesJson(const std::vector<double>& values) {
   json::array array;
   array.reserve(values.size());
-  for (double v : values) array.push_back(NumberJson(v));
+  for (double v : values) array.push_back(FiniteOrNull(v));
   return array;
 }
 
 json::object SummaryJson(const OutputSummary& s, std::string_view unit) {
-  return {{"min", NumberJson(s.min)},
-          {"max", NumberJson(s.max)},
-          {"mean", NumberJson(s.mean)},
-          {"final", NumberJson(s.final)},
-          {"integral", NumberJson(s.integral_h)},
+  return {{"min", FiniteOrNull(s.min)},
+          {"max", FiniteOrNull(s.max)},
+          {"mean", FiniteOrNull(s.mean)},
+          {"final", FiniteOrNull(s.final)},
+          {"integral", FiniteOrNull(s.integral_h)},
           {"integralUnit", unit.empty() ? std::string("h") : fmt::format("{}*h", unit)}};
 }
 

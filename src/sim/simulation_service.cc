@@ -16,12 +16,11 @@ using internal::kBindingsFile;
 using internal::kFmuDir;
 using internal::kScenarioDir;
 using internal::kShadowDir;
-using internal::Number;
 using internal::ShadowRun;
 namespace fs = std::filesystem;
 
 json::object VariableJson(const Variable& v) {
-  json::object o{{"name", v.name}, {"causality", CausalityName(v.causality)}, {"start", Number(v.start)}};
+  json::object o{{"name", v.name}, {"causality", CausalityName(v.causality)}, {"start", FiniteOrNull(v.start)}};
   if (!v.unit.empty()) o["unit"] = v.unit;
   if (std::isfinite(v.min)) o["min"] = v.min;
   if (std::isfinite(v.max)) o["max"] = v.max;

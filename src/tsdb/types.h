@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,6 +21,14 @@ using SeriesId = uint64_t;
 enum class ValueType : uint8_t { kDouble = 0, kInt64 = 1, kBool = 2, kString = 3 };
 
 using Value = std::variant<double, int64_t, bool, std::string>;
+
+// A value as a double: numbers, and booleans as 0/1; strings have none.
+inline std::optional<double> NumericOf(const Value& v) {
+  if (const double* d = std::get_if<double>(&v)) return *d;
+  if (const int64_t* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  if (const bool* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
+  return std::nullopt;
+}
 
 inline ValueType TypeOf(const Value& v) { return static_cast<ValueType>(v.index()); }
 inline bool IsNumeric(ValueType t) { return t == ValueType::kDouble || t == ValueType::kInt64; }

@@ -65,11 +65,11 @@ std::vector<Cycle> CyclesUntil(const RulDef& def, const UnitReadings& readings, 
 }
 
 json::object ReportJson(const TrainReport& r) {
-  return json::object{{"validationRmse", service_internal::Number(r.validation_rmse)},
-                      {"validationLastRmse", service_internal::Number(r.validation_last_rmse)},
+  return json::object{{"validationRmse", FiniteOrNull(r.validation_rmse)},
+                      {"validationLastRmse", FiniteOrNull(r.validation_last_rmse)},
                       {"units", static_cast<int64_t>(r.units)},
                       {"cycles", static_cast<int64_t>(r.cycles)},
-                      {"seconds", service_internal::Number(r.seconds)}};
+                      {"seconds", FiniteOrNull(r.seconds)}};
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ json::object AnalyticsService::State::RulEntryJson(const service_internal::RulEn
   out["name"] = entry.def->name;
   out["source"] = config_rul.contains(entry.def->name) ? "config" : "api";
   out["status"] = entry.status;
-  out["progress"] = service_internal::Number(entry.progress);
+  out["progress"] = FiniteOrNull(entry.progress);
   if (!entry.stage.empty()) out["stage"] = entry.stage;
   if (!entry.error.empty()) out["error"] = entry.error;
   if (entry.model) out["report"] = ReportJson(entry.model->report());
@@ -219,8 +219,8 @@ json::object AnalyticsService::State::UnitJson(const RulUnit& unit) const {
   if (!unit.model) return json::object{{"status", "untrained"}};
   if (!unit.has_estimate) return json::object{{"status", "waiting for readings"}, {"cycles", 0}};
   const RulEstimate& e = unit.estimate;
-  return json::object{{"rul", service_internal::Number(e.rul)},       {"low", service_internal::Number(e.low)},
-                      {"high", service_internal::Number(e.high)},     {"health", service_internal::Number(e.health)},
+  return json::object{{"rul", FiniteOrNull(e.rul)},       {"low", FiniteOrNull(e.low)},
+                      {"high", FiniteOrNull(e.high)},     {"health", FiniteOrNull(e.health)},
                       {"cycles", static_cast<int64_t>(e.cycles)}, {"time", service_internal::TimeText(unit.estimate_time)}};
 }
 

@@ -25,7 +25,7 @@ json::object EventJson(const AnomalyEvent& e) {
   return json::object{{"detector", e.detector},
                       {"twinId", e.twin_id},
                       {"time", service_internal::TimeText(e.time)},
-                      {"score", service_internal::Number(e.score)},
+                      {"score", FiniteOrNull(e.score)},
                       {"evidence", e.evidence}};
 }
 
@@ -63,15 +63,15 @@ std::string TimeText(int64_t time_ns) {
 }
 
 json::object EvidenceJson(const Evidence& evidence, const std::vector<std::string>& signals) {
-  json::object out{{"value", Number(evidence.value)},
-                   {"expected", Number(evidence.expected)},
-                   {"low", Number(evidence.low)},
-                   {"high", Number(evidence.high)}};
+  json::object out{{"value", FiniteOrNull(evidence.value)},
+                   {"expected", FiniteOrNull(evidence.expected)},
+                   {"low", FiniteOrNull(evidence.low)},
+                   {"high", FiniteOrNull(evidence.high)}};
   if (!signals.empty()) out["signal"] = signals.front();
   if (!evidence.contributions.empty()) {
     json::object contributions;
     for (std::size_t i = 0; i < evidence.contributions.size() && i < signals.size(); ++i) {
-      contributions[signals[i]] = Number(evidence.contributions[i]);
+      contributions[signals[i]] = FiniteOrNull(evidence.contributions[i]);
     }
     out["contributions"] = std::move(contributions);
   }

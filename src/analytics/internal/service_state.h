@@ -42,14 +42,7 @@ inline constexpr std::string_view kRulModelDir = "rul_models";            // <na
 
 inline constexpr std::size_t kMaxEvents = 10'000;  // anomaly events kept (and persisted)
 
-// A reading's value as a double: numbers, and booleans as 0/1; strings have none.
-inline std::optional<double> NumericOf(const tsdb::Value& v) {
-  if (const double* d = std::get_if<double>(&v)) return *d;
-  if (const int64_t* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
-  if (const bool* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
-  return std::nullopt;
-}
-inline json::value Number(double v) { return std::isfinite(v) ? json::value(v) : json::value(nullptr); }
+using tsdb::NumericOf;
 std::string TimeText(int64_t time_ns);
 json::object EvidenceJson(const Evidence& evidence, const std::vector<std::string>& signals);
 

@@ -15,7 +15,7 @@ constexpr int64_t kNsPerHour = int64_t{3600} * 1'000'000'000;
 constexpr int64_t kLookBack[] = {kNsPerHour, 24 * kNsPerHour, 7 * 24 * kNsPerHour, 366 * 24 * kNsPerHour};
 
 bool IsNumber(const tsdb::Value& v) { return tsdb::IsNumeric(tsdb::TypeOf(v)) || std::holds_alternative<bool>(v); }
-double Number(const tsdb::Value& v) {
+double FiniteOrNull(const tsdb::Value& v) {
   if (const bool* b = std::get_if<bool>(&v)) return *b ? 1 : 0;
   return tsdb::NumericValue(v);
 }
@@ -66,7 +66,7 @@ Result<std::vector<StateSample>> ClassifiedStates(const KpiDefinition& def, std:
   for (size_t i = 0; i < signals.size(); ++i) {
     DOPPEL_ASSIGN_OR_RETURN(auto points, reader.Read(twin_id, signals[i], replay_from, to_ns));
     for (const tsdb::Point& p : points) {
-      if (IsNumber(p.value)) events.push_back({p.time, i, Number(p.value)});
+      if (IsNumber(p.value)) events.push_back({p.time, i, FiniteOrNull(p.value)});
     }
     AddTimes(points, heartbeats);
   }
@@ -117,7 +117,7 @@ double Increase(const std::vector<tsdb::Point>& points) {
   std::vector<CounterSample> samples;
   samples.reserve(points.size());
   for (const tsdb::Point& p : points) {
-    if (IsNumber(p.value)) samples.push_back({p.time, Number(p.value)});
+    if (IsNumber(p.value)) samples.push_back({p.time, FiniteOrNull(p.value)});
   }
   return CounterIncrease(samples);
 }
@@ -130,7 +130,7 @@ Result<std::optional<double>> Resolve(const ValueSource& source, std::optional<d
   if (from_doc) return std::optional<double>(*from_doc * source.scale);
   DOPPEL_ASSIGN_OR_RETURN(auto points, reader.Read(twin_id, source.path, to_ns, to_ns + 1));
   for (auto it = points.rbegin(); it != points.rend(); ++it) {
-    if (it->time < to_ns && IsNumber(it->value)) return std::optional<double>(Number(it->value) * source.scale);
+    if (it->time < to_ns && IsNumber(it->value)) return std::optional<double>(FiniteOrNull(it->value) * source.scale);
   }
   return std::optional<double>();
 }
@@ -195,7 +195,7 @@ Energy HoldIntegral(const std::vector<tsdb::Point>& power_kw, double scale, int6
     const int64_t start = std::max(p.time, from_ns);
     if (end <= start) continue;
     const double seconds = static_cast<double>(end - start) / 1e9;
-    energy.kwh += Number(p.value) * scale * seconds / 3600;
+    energy.kwh += FiniteOrNull(p.value) * scale * seconds / 3600;
     energy.covered_s += seconds;
   }
   return energy;

@@ -63,7 +63,7 @@ const json::value* Path(const json::value& v, std::initializer_list<std::string_
 }
 
 // XGBoost writes numbers, and booleans as 0/1 (or true/false in some versions).
-double Number(const json::value& v) {
+double FiniteOrNull(const json::value& v) {
   if (v.is_bool()) return v.get_bool() ? 1 : 0;
   if (v.is_string()) return std::stod(std::string(v.get_string()));
   return v.is_number() ? v.to_number<double>() : std::numeric_limits<double>::quiet_NaN();
@@ -77,7 +77,7 @@ Result<std::vector<double>> Column(const json::object& tree, std::string_view ke
   }
   std::vector<double> out;
   out.reserve(a->size());
-  for (const auto& v : *a) out.push_back(Number(v));
+  for (const auto& v : *a) out.push_back(FiniteOrNull(v));
   return out;
 }
 
@@ -192,7 +192,7 @@ Result<Forest> Forest::FromXgboostJson(std::string_view model) {
   if (base == nullptr || trees == nullptr || !trees->is_array())
     return Status::InvalidArgument("tree model: not XGBoost JSON");
   Forest f;
-  f.base_ = Number(*base);
+  f.base_ = FiniteOrNull(*base);
   for (const auto& t : trees->get_array()) {
     const auto* tree = t.if_object();
     if (tree == nullptr) return Status::InvalidArgument("tree model: bad tree");

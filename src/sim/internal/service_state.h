@@ -44,13 +44,7 @@ inline tsdb::TimeNs Nanos(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-// A reading's value as a double: numbers, and booleans as 0/1; strings have none.
-inline std::optional<double> NumericOf(const tsdb::Value& v) {
-  if (const double* d = std::get_if<double>(&v)) return *d;
-  if (const int64_t* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
-  if (const bool* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
-  return std::nullopt;
-}
+using tsdb::NumericOf;
 
 // The current value of a bound path: the property, else the latest reading of the telemetry.
 inline std::optional<double> CurrentValue(const twin::GraphState& graph, const ingest::LiveState& live,
@@ -60,8 +54,6 @@ inline std::optional<double> CurrentValue(const twin::GraphState& graph, const i
   return std::nullopt;
 }
 
-// A finite double, or JSON null.
-inline json::value Number(double v) { return std::isfinite(v) ? json::value(v) : json::value(nullptr); }
 
 // What a bound twin's shadow run knows between readings.
 struct Pending {

@@ -18,7 +18,6 @@ namespace {
 
 using internal::CurrentValue;
 using internal::kShadowDir;
-using internal::Number;
 using internal::NumericOf;
 using internal::Pending;
 using internal::Role;
@@ -272,25 +271,25 @@ void SimulationService::State::Observe(ShadowRun& run, tsdb::TimeNs time, Pendin
       emit(m.expected, u.expected[i]);
       emit(m.residual, u.residual[i]);
       expected[config.measured[i].name] =
-          json::object{{"value", Number(u.expected[i])}, {"stddev", Number(u.expected_stddev[i])}};
-      residuals[config.measured[i].name] = Number(u.residual[i]);
+          json::object{{"value", FiniteOrNull(u.expected[i])}, {"stddev", FiniteOrNull(u.expected_stddev[i])}};
+      residuals[config.measured[i].name] = FiniteOrNull(u.residual[i]);
     }
   }
   for (std::size_t i = 0; i < config.estimated.size(); ++i) {
     estimates[config.estimated[i].name] =
-        json::object{{"value", Number(u.estimates[i].value)}, {"stddev", Number(u.estimates[i].stddev)}};
+        json::object{{"value", FiniteOrNull(u.estimates[i].value)}, {"stddev", FiniteOrNull(u.estimates[i].stddev)}};
   }
   for (std::size_t i = 0; i < config.derived.size(); ++i) {
     const VirtualSensor& v = binding.virtual_sensors.at(config.derived[i]);
     emit(v.path, u.virtual_sensors[i].value);
     emit(v.stddev_path, u.virtual_sensors[i].stddev);
-    sensors[config.derived[i]] = json::object{{"value", Number(u.virtual_sensors[i].value)},
-                                              {"stddev", Number(u.virtual_sensors[i].stddev)}};
+    sensors[config.derived[i]] = json::object{{"value", FiniteOrNull(u.virtual_sensors[i].value)},
+                                              {"stddev", FiniteOrNull(u.virtual_sensors[i].stddev)}};
   }
   json::object inputs;
   const auto& info = run.tracker->model().info();
   for (const auto& name : run.inputs) {
-    if (auto index = info.Find(name)) inputs[name] = Number(run.tracker->model().Get(*index));
+    if (auto index = info.Find(name)) inputs[name] = FiniteOrNull(run.tracker->model().Get(*index));
   }
   run.last = json::object{{"time", FormatRfc3339(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
                                        std::chrono::nanoseconds(time))))},
