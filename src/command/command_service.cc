@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <random>
 
-#include "command/internal/command_journal.h"
+#include "base/record_journal.h"
 #include "model/value_validation.h"
 
 namespace doppel::command {
@@ -236,7 +236,7 @@ CommandService::~CommandService() {
 
 Status CommandService::Load() {
   if (options_.dir.empty()) return Status::Ok();
-  DOPPEL_ASSIGN_OR_RETURN(journal_, internal::CommandJournal::Open(options_.dir));
+  DOPPEL_ASSIGN_OR_RETURN(journal_, RecordJournal::Open(options_.dir));
   DOPPEL_ASSIGN_OR_RETURN(std::vector<json::object> records, journal_->ReadAll());
   std::size_t interrupted = 0;
   for (json::object& record : records) {

@@ -56,15 +56,12 @@
 
 #include "base/clock.h"
 #include "base/json.h"
+#include "base/record_journal.h"
 #include "base/status.h"
 #include "twin/events.h"
 #include "twin/twin_graph.h"
 
 namespace doppel::command {
-
-namespace internal {
-class CommandJournal;
-}
 
 enum class InvocationStatus : uint8_t { kPending, kDelivered, kSucceeded, kFailed, kTimedOut, kUnknown };
 // "pending", "delivered", "succeeded", "failed", "timedOut", "unknown".
@@ -254,7 +251,7 @@ class CommandService {
   std::map<std::string, std::string, std::less<>> by_correlation_;  // open ones only
   std::map<std::string, DesiredState, std::less<>> desired_;  // "<twin>\n<path>" → state
   std::map<std::string, uint64_t, std::less<>> desired_versions_;  // twin → last version
-  std::unique_ptr<internal::CommandJournal> journal_;  // null = memory only
+  std::unique_ptr<RecordJournal> journal_;  // null = memory only
   uint64_t counts_[6] = {};  // completed invocations by status
   uint64_t invoked_ = 0;
   uint64_t desired_sent_ = 0;

@@ -1,4 +1,4 @@
-#include "command/internal/command_journal.h"
+#include "base/record_journal.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 
 #include "base/file_io.h"
 
-namespace doppel::command::internal {
+namespace doppel {
 namespace {
 
 namespace fs = std::filesystem;
@@ -23,20 +23,20 @@ Status ErrnoStatus(std::string_view what, const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<CommandJournal>> CommandJournal::Open(const std::string& dir) {
+Result<std::unique_ptr<RecordJournal>> RecordJournal::Open(const std::string& dir, const std::string& file_name) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::Unavailable(fmt::format("cannot create {}: {}", dir, ec.message()));
-  std::unique_ptr<CommandJournal> journal(new CommandJournal((fs::path(dir) / "journal.jsonl").string()));
+  std::unique_ptr<RecordJournal> journal(new RecordJournal((fs::path(dir) / file_name).string()));
   DOPPEL_RETURN_IF_ERROR(journal->OpenForAppend());
   return journal;
 }
 
-CommandJournal::~CommandJournal() {
+RecordJournal::~RecordJournal() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status CommandJournal::OpenForAppend() {
+Status RecordJournal::OpenForAppend() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0) return ErrnoStatus("cannot open", path_);
@@ -44,7 +44,7 @@ Status CommandJournal::OpenForAppend() {
   return Status::Ok();
 }
 
-Result<std::vector<json::object>> CommandJournal::ReadAll() const {
+Result<std::vector<json::object>> RecordJournal::ReadAll() const {
   Result<std::string> text = ReadFile(path_);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) return std::vector<json::object>{};
@@ -74,7 +74,7 @@ Result<std::vector<json::object>> CommandJournal::ReadAll() const {
   return records;
 }
 
-Status CommandJournal::Append(const json::object& record, bool sync) {
+Status RecordJournal::Append(const json::object& record, bool sync) {
   std::string line = ToJson(record);
   line += '\n';
   std::string_view rest = line;
@@ -91,7 +91,7 @@ Status CommandJournal::Append(const json::object& record, bool sync) {
   return Status::Ok();
 }
 
-Status CommandJournal::Rewrite(const std::vector<json::object>& records) {
+Status RecordJournal::Rewrite(const std::vector<json::object>& records) {
   std::string text;
   for (const json::object& record : records) {
     text += ToJson(record);
@@ -101,4 +101,4 @@ Status CommandJournal::Rewrite(const std::vector<json::object>& records) {
   return OpenForAppend();
 }
 
-}  // namespace doppel::command::internal
+}  // namespace doppel
