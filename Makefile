@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 FUZZ_DIR     ?= build-fuzz-clang
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim bench-nab bench-cmapss bench-analytics fuzz clean
+.PHONY: all deps configure build demo test test-asan bench bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim bench-nab bench-cmapss bench-analytics bench-loop fuzz clean
 
 all: build
 
@@ -20,14 +20,17 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt
 
 configure: deps $(BUILD_DIR)/build.ninja
 
+# The server, and the operator dashboard it serves at / (web/ → $(BUILD_DIR)/web, docs/dashboard.md).
 build: configure
 	cmake --build $(BUILD_DIR)
+	scripts/web-build.sh $(BUILD_DIR)/web
 
 # Builds, starts the server on LISTEN with DATA_DIR and loads the example models and twins.
 demo: build
 	scripts/demo.sh $(BUILD_DIR)/doppel $(LISTEN) $(DATA_DIR)
 
-# Builds and runs every test (unit + integration); non-zero exit on any failure.
+# Builds and runs every test (unit + integration, and the dashboard in headless Chromium:
+# web_e2e); non-zero exit on any failure.
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
 
@@ -38,7 +41,7 @@ test-asan: deps
 	ctest --test-dir $(SAN_DIR) --output-on-failure -j2
 
 # Every benchmark in quick mode; each prints a one-line JSON object as its last line.
-bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim bench-nab bench-cmapss bench-analytics
+bench: bench-spine bench-tsdb bench-ingest bench-history bench-connect bench-auth bench-sim bench-nab bench-cmapss bench-analytics bench-loop
 
 # The spine: DTDL parsing, twin patching and restore, queries over 100k twins.
 bench-spine: build
@@ -95,6 +98,12 @@ bench-cmapss: build
 # reading; a live KPI tick over 100 machines. ~1-2 minutes.
 bench-analytics: build
 	scripts/bench-analytics.sh $(BUILD_DIR)
+
+# Closing the loop (bench/RESULTS.md): ingest over 100,000 twins in process without and with
+# 10,000 rules (the drop, the rules' cost per update); then Mosquitto, a Doppel server and the
+# device simulator, and 500 sequential command round trips (p50/p99).
+bench-loop: build
+	scripts/bench-loop.sh $(BUILD_DIR)
 
 # Coverage-guided fuzzing (docs/fuzzing.md): installs clang-14, builds every tests/fuzz target
 # with libFuzzer + ASan + UBSan into FUZZ_DIR and runs each for FUZZ_SECONDS, one at a time.

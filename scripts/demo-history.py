@@ -69,10 +69,12 @@ def turbine_lines(t, i, wind, spec, out):
     fault = i == 3
     out.append(f"nacelle,twin={twin},component=nacelle ambientTemperature={ambient:.2f},"
                f"nacelleTemperature={ambient + 6 + 4 * load:.2f} {t}")
-    bearing = ambient + ((16 + 22 * load + (9 if fault else 0)) if turning else 0) + random.gauss(0, 0.15)
+    # The fault's heat and vibration scale with rotor speed, as devsim's (docs/devsim.md).
+    speed = rotor / 14.0
+    bearing = ambient + ((16 + 22 * load + (9 * speed if fault else 0)) if turning else 0) + random.gauss(0, 0.15)
     vibration = (0.8 + 1.2 * load if turning else 0.1) + random.gauss(0, 0.04)
     if fault and turning:
-        vibration += 0.6 * (t % 86400) / 86400 + 0.8
+        vibration += (0.6 * (t % 86400) / 86400 + 0.8) * speed
     out.append(f"bearing,twin={twin}-mainbearing bearingTemperature={bearing:.2f},vibrationRms={max(0, vibration):.3f} {t}")
     oil = ambient + (33 + 18 * load if turning else 0) + random.gauss(0, 0.2)
     winding = ambient + (43 + 40 * load if turning else 0) + random.gauss(0, 0.3)
@@ -162,7 +164,8 @@ def load_at(wind):  # the power curve of turbine_lines, as a fraction of rated p
 def retired_bearing_lines(url, end):
     """Run-to-failure histories of 16 retired main bearings, every 10 minutes: healthy for a
     while, then the fault devsim gives kr-wtg-03 (vibration +0.8 mm/s, +0.6 mm/s a day; +9 °C,
-    +1 °C a day) until vibration passes the 7.1 mm/s trip, where `failed` is true."""
+    +1 °C a day; both at 14 rpm, in proportion to the rotor speed) until vibration passes the
+    7.1 mm/s trip, where `failed` is true."""
     step = 600
     lines = []
     for n in range(1, 17):
@@ -184,8 +187,9 @@ def retired_bearing_lines(url, end):
             if load is None:
                 temperature, vibration = ambient, 0.1
             else:
-                temperature = ambient + 16 + 22 * load + ((9 + fault_days) if faulty else 0)
-                vibration = 0.8 + 1.2 * load + ((0.8 + 0.6 * fault_days) if faulty else 0)
+                speed = min(14.0, 4 + 0.85 * wind, 12.6) / 14.0  # at the default 12.6 rpm limit
+                temperature = ambient + 16 + 22 * load + ((9 + fault_days) * speed if faulty else 0)
+                vibration = 0.8 + 1.2 * load + ((0.8 + 0.6 * fault_days) * speed if faulty else 0)
             temperature += random.gauss(0, 0.15)
             vibration = max(0.0, vibration + random.gauss(0, 0.04))
             failed = vibration > 7.1

@@ -23,10 +23,25 @@ FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 # started by scripts/bench-history.sh itself (never as a system service).
 BENCH_PACKAGES=(influxdb curl python3)
 
+# The operator dashboard (web/, docs/dashboard.md): node and npm build it, Debian's chromium runs
+# its browser tests. A node that is already installed (any >= 18, e.g. from another source) is
+# kept: Debian 12's nodejs 18 is only installed where there is none.
+WEB_PACKAGES=(chromium)
+if ! command -v node >/dev/null; then
+  WEB_PACKAGES+=(nodejs npm)
+elif ! command -v npm >/dev/null; then
+  WEB_PACKAGES+=(npm)
+fi
+
+web=default
 if [[ ${1:-} == "--fuzz" ]]; then
   PACKAGES=("${FUZZ_PACKAGES[@]}")
+  web=""
 elif [[ ${1:-} == "--bench" ]]; then
   PACKAGES=("${BENCH_PACKAGES[@]}")
+  web=""
+else
+  PACKAGES+=("${WEB_PACKAGES[@]}")
 fi
 
 missing=()
@@ -41,4 +56,13 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The dashboard's npm packages, exactly as locked; again whenever the lock file changes.
+if [[ -n $web ]]; then
+  web_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../web" && pwd)
+  if [[ ! -f $web_dir/node_modules/.package-lock.json || $web_dir/package-lock.json -nt $web_dir/node_modules/.package-lock.json ]]; then
+    echo "install-deps: npm ci in web/"
+    (cd "$web_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 fi

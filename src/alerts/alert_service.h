@@ -7,8 +7,8 @@
 // De-duplication: an alert has a `dedup_key` (a rule's alerts use "<rule>/<twin>"). Raising
 // with the key of an alert that is not cleared does not make a new one: the open alert's
 // `count` grows, `last_raised` moves, its severity rises if the new one is higher (never
-// falls), its evidence becomes the newest, and its history records the repeat. Raising after
-// the alert was cleared opens a new alert (a new id).
+// falls), its evidence becomes the newest (when the repeat carries any), and its history records
+// the repeat. Raising after the alert was cleared opens a new alert (a new id).
 //
 //   auto alerts = AlertService::Open({.dir = data_dir + "/alerts"}, clock);
 //   auto a = (*alerts)->Raise({.twin_id = "kr-wtg-03", .dedup_key = "bearing/kr-wtg-03",
@@ -23,8 +23,9 @@
 // and the newest `max_closed` cleared ones.
 //
 // Thread-safety: every public method may be called from any thread. Listeners are called
-// after the change is durable, outside the service's lock, on the changing thread; they must
-// not block or call back into the service.
+// after the change is durable, outside the service's lock, on the changing thread, one change at
+// a time and in the order the changes were made; they must not block or call back into the
+// service.
 #pragma once
 
 #include <cstddef>
@@ -53,25 +54,25 @@ Result<AlertState> ParseAlertState(std::string_view name);
 
 struct AlertComment {
   TimePoint time{};
-  std::string author;
-  std::string text;
+  std::string author = {};
+  std::string text = {};
 };
 
 // One entry of an alert's history: "raised", "repeated", "acknowledged", "commented", "cleared".
 struct AlertEvent {
   TimePoint time{};
-  std::string event;
+  std::string event = {};
   std::string by = {};      // who (a caller's name, or "rule <name>")
   std::string detail = {};  // a comment, a reason
 };
 
 struct Alert {
-  std::string id;  // 32 hex digits
-  std::string dedup_key;
-  std::string twin_id;   // the asset ("" = not about one twin)
+  std::string id = {};  // 32 hex digits
+  std::string dedup_key = {};
+  std::string twin_id = {};  // the asset ("" = not about one twin)
   std::string rule = {};  // the rule that raised it ("" = raised by a person)
   Severity severity = Severity::kWarning;
-  std::string title;
+  std::string title = {};
   std::string message = {};
   AlertState state = AlertState::kRaised;
   TimePoint raised{};
@@ -92,10 +93,10 @@ struct Alert {
 json::object AlertJson(const Alert& alert);
 
 struct RaiseRequest {
-  std::string twin_id;
+  std::string twin_id = {};
   std::string dedup_key = {};  // "" = a fresh key (never de-duplicated)
   Severity severity = Severity::kWarning;
-  std::string title;  // required, ≤ 200 characters
+  std::string title = {};  // required, ≤ 200 characters
   std::string message = {};  // ≤ 4,000 characters
   std::string rule = {};
   std::string raised_by = {};  // for the history ("rule <name>" or a caller)
@@ -109,6 +110,11 @@ struct AlertFilter {
   std::string twin_id = {};
   std::string rule = {};
   std::optional<TimePoint> since = {};  // last_raised ≥ since
+  // And this holds (null = every alert): the API's "alerts of twins the caller may see". It
+  // runs under the service's lock, before `limit` is applied: it must not raise or change
+  // alerts, nor take a lock held by code that does (callers may hold the twin graph's read lock
+  // around List — the lock order is graph, then alerts).
+  std::function<bool(const Alert& alert)> where = {};
   std::size_t limit = 100;
 };
 
@@ -129,7 +135,9 @@ class AlertService {
   AlertService& operator=(const AlertService&) = delete;
 
   // A new alert, or the open one with the same dedup key updated (see the file comment).
-  // InvalidArgument naming the field (empty or long title, evidence too large, ...).
+  // InvalidArgument naming the field (empty or long title, evidence too large, ...);
+  // ResourceExhausted "TooManyOpenAlerts" for a new alert past max_open; Unavailable when the
+  // journal cannot be written (nothing changed then).
   Result<Alert> Raise(const RaiseRequest& request);
   // NotFound "AlertNotFound"; Conflict "AlertCleared" when already cleared. Acknowledging an
   // acknowledged alert is a no-op that answers it (idempotent). `comment` may be "".
@@ -140,7 +148,8 @@ class AlertService {
   // returns it, or nullopt when none is open.
   Result<std::optional<Alert>> ClearByKey(std::string_view dedup_key, std::string_view by,
                                           std::string_view reason);
-  // NotFound "AlertNotFound"; InvalidArgument for an empty or over-long (4,000) text.
+  // NotFound "AlertNotFound"; InvalidArgument for an empty or over-long (4,000) text;
+  // ResourceExhausted past 1,000 comments on one alert. Cleared alerts take comments too.
   Result<Alert> Comment(std::string_view id, std::string_view author, std::string_view text);
 
   Result<Alert> Get(std::string_view id) const;

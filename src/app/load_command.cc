@@ -19,6 +19,8 @@ struct LoadSummary {
   std::size_t relationships = 0;
   std::size_t bindings = 0;
   std::size_t analytics = 0;  // detectors, KPI definitions and RUL models
+  bool envelope = false;      // automation/envelope.json
+  std::size_t rules = 0;
 };
 
 std::string StringField(const json::object& object, std::string_view key) {
@@ -127,8 +129,27 @@ Result<std::size_t> PutDefinitions(client::ApiClient& api, const std::filesystem
   return files.size();
 }
 
+// automation/envelope.json: the safety envelope, PUT before the rules it bounds
+// (docs/automation.md).
+Status PutEnvelope(client::ApiClient& api, const std::filesystem::path& file, LoadSummary& summary) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return Status::Ok();
+  DOPPEL_ASSIGN_OR_RETURN(std::string text, ReadFileOrStdin(file.string()));
+  auto body = ParseJson(text);
+  if (!body.ok()) return Status::InvalidArgument(file.string() + ": " + body.status().message());
+  auto put = api.Call("PUT", "/automation/envelope", &*body);
+  if (!put.ok()) {
+    return Status(put.status().code(), put.status().error_code(),
+                  fmt::format("safety envelope {}: {}", file.string(), put.status().message()));
+  }
+  summary.envelope = true;
+  return Status::Ok();
+}
+
 // simulation/<name>.json: simulation bindings (docs/simulation.md); analytics/detectors,
-// analytics/kpis and analytics/rul/<name>.json: analytics definitions (docs/analytics.md).
+// analytics/kpis and analytics/rul/<name>.json: analytics definitions (docs/analytics.md);
+// automation/envelope.json and rules/<name>.json: the safety envelope and the rules
+// (docs/automation.md), last — rules read what analytics derives.
 Status PutAllDefinitions(client::ApiClient& api, const std::filesystem::path& dir, LoadSummary& summary) {
   DOPPEL_ASSIGN_OR_RETURN(summary.bindings,
                           PutDefinitions(api, dir / "simulation", "/simulation/bindings", "simulation binding"));
@@ -138,6 +159,8 @@ Status PutAllDefinitions(client::ApiClient& api, const std::filesystem::path& di
   DOPPEL_ASSIGN_OR_RETURN(std::size_t kpis, PutDefinitions(api, analytics / "kpis", "/analytics/kpis", "KPI definition"));
   DOPPEL_ASSIGN_OR_RETURN(std::size_t rul, PutDefinitions(api, analytics / "rul", "/analytics/rul", "RUL model"));
   summary.analytics = detectors + kpis + rul;
+  DOPPEL_RETURN_IF_ERROR(PutEnvelope(api, dir / "automation" / "envelope.json", summary));
+  DOPPEL_ASSIGN_OR_RETURN(summary.rules, PutDefinitions(api, dir / "rules", "/rules", "rule"));
   return Status::Ok();
 }
 
@@ -175,9 +198,9 @@ int LoadDirectory(const std::string& url, const std::string& dir, const CommandI
   if (!loaded.ok()) return ReportError(loaded, io);
   io.out << fmt::format(
       "loaded {}: {} models uploaded ({} already present), {} twins, {} relationships, {} simulation bindings, {} "
-      "analytics definitions\n",
+      "analytics definitions, {} rules{}\n",
       dir, summary.models_uploaded, summary.models_present, summary.twins, summary.relationships, summary.bindings,
-      summary.analytics);
+      summary.analytics, summary.rules, summary.envelope ? ", the safety envelope" : "");
   return 0;
 }
 

@@ -18,13 +18,17 @@
 #include <thread>
 #include <vector>
 
+#include "alerts/alert_service.h"
 #include "analytics/analytics_service.h"
 #include "app/connector_registry.h"
 #include "app/serve_security.h"
+#include "automation/automation_service.h"
 #include "base/clock.h"
+#include "client/webhook_sender.h"
 #include "ingest/erasure.h"
 #include "ingest/ingestor.h"
 #include "ingest/live_state.h"
+#include "maintenance/work_order_service.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "command/command_service.h"
@@ -96,12 +100,14 @@ class HistoryStore {
 // (docs/operations.md). `dir` must not exist; a failed backup removes what it wrote.
 // Copies the small file-based stores (API keys, the audit log, the API-defined connectors,
 // simulation bindings, shadow states, scenario results and FMUs, analytics definitions, detector
-// states and trained models, the command journal) of
+// states and trained models, the command journal, alerts, work orders and enterprise records,
+// rules and recommendations, pending webhooks) of
 // `data_dir` into `backup`. Each file is replaced atomically (keys, connectors) or only
 // appended to (audit), so a plain copy is a consistent version; a torn last audit line is
 // dropped when the copy is opened.
 Status CopyFileStores(const fs::path& data_dir, const fs::path& backup) {
-  for (const char* store : {"auth", "audit", "simulation", "analytics", "commands"}) {
+  for (const char* store :
+       {"auth", "audit", "simulation", "analytics", "commands", "alerts", "maintenance", "automation", "webhooks"}) {
     std::error_code ec;
     if (!fs::is_directory(data_dir / store, ec)) continue;
     fs::copy(data_dir / store, backup / store, fs::copy_options::recursive, ec);
@@ -316,6 +322,13 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   services.ingestor = &ingestor;
   services.history = &(*history)->store();
   services.live = &live;
+  // The dashboard's built assets (docs/dashboard.md): $DOPPEL_WEB_ROOT, else web/ beside the binary.
+  std::error_code exe_error;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", exe_error);
+  const char* web_root = std::getenv("DOPPEL_WEB_ROOT");
+  services.web_root = web_root != nullptr ? std::string(web_root)
+                      : exe_error         ? ""
+                                          : (exe.parent_path() / "web").string();
   services.erase_twin = [&graph, &ingestor, &history, &live](std::string_view id) -> Result<json::object> {
     DOPPEL_ASSIGN_OR_RETURN(ingest::TwinErasure erased,
                             ingest::EraseTwinEverywhere(id, graph, ingestor, (*history)->store(), live));
@@ -389,6 +402,62 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     services.metrics.push_back([&command_transport](std::string& out) { command_transport->RenderMetrics(out); });
   }
   (*commands)->Start();
+  // Closing the loop (docs/automation.md): webhooks out, alerts, work orders, and the rules
+  // that drive them and the commands above. Declared before the API, which borrows them.
+  const auto store_dir = [&options](const char* name) {
+    return options.data_dir.empty() ? std::string() : (fs::path(options.data_dir) / name).string();
+  };
+  auto webhooks = client::WebhookSender::Open({.dir = store_dir("webhooks"), .sync = options.sync}, clock);
+  if (!webhooks.ok()) {
+    spdlog::error("cannot open the webhook sender: {}", webhooks.status().ToString());
+    return 1;
+  }
+  services.webhooks = webhooks->get();
+  services.metrics.push_back([&webhooks](std::string& out) { (*webhooks)->RenderMetrics(out); });
+  (*webhooks)->Start();
+  auto alert_service = alerts::AlertService::Open({.dir = store_dir("alerts"), .sync = options.sync}, clock);
+  if (!alert_service.ok()) {
+    spdlog::error("cannot open the alert service: {}", alert_service.status().ToString());
+    return 1;
+  }
+  (*alert_service)->Subscribe([&hub](const alerts::Alert& alert) { hub.PublishAlert(alert.twin_id, alerts::AlertJson(alert)); });
+  services.alerts = alert_service->get();
+  services.metrics.push_back([&alert_service](std::string& out) { (*alert_service)->RenderMetrics(out); });
+  auto work_orders =
+      maintenance::WorkOrderService::Open({.dir = store_dir("maintenance"), .sync = options.sync}, clock);
+  if (!work_orders.ok()) {
+    spdlog::error("cannot open the work order service: {}", work_orders.status().ToString());
+    return 1;
+  }
+  if (options.cmms_webhook) {
+    // docs/work-orders.md, "Export to a CMMS or ERP": the event as X-Doppel-Event, the order as
+    // the body's "workOrder".
+    (*work_orders)->SetExporter([&webhooks, cmms = *options.cmms_webhook](const json::object& message) {
+      const auto* event = message.if_contains("event");
+      const auto* order = message.if_contains("workOrder");
+      auto queued = (*webhooks)->Enqueue(
+          {.url = cmms.url,
+           .secret = cmms.secret,
+           .event = event != nullptr && event->is_string() ? std::string(event->get_string()) : "workOrder.updated",
+           .body = {{"workOrder", order != nullptr ? *order : json::value(nullptr)}}});
+      if (!queued.ok()) spdlog::warn("work order not exported to the CMMS: {}", queued.status().ToString());
+    });
+  }
+  services.work_orders = work_orders->get();
+  services.metrics.push_back([&work_orders](std::string& out) { (*work_orders)->RenderMetrics(out); });
+  auto automation_service = automation::AutomationService::Open(
+      {.dir = store_dir("automation"), .sync = options.sync},
+      {.graph = &graph, .events = &events, .ingestor = &ingestor, .live = &live, .history = &(*history)->store(),
+       .commands = commands->get(), .alerts = alert_service->get(), .work_orders = work_orders->get(),
+       .webhooks = webhooks->get()},
+      clock);
+  if (!automation_service.ok()) {
+    spdlog::error("cannot open the automation service: {}", automation_service.status().ToString());
+    return 1;
+  }
+  services.automation = automation_service->get();
+  services.metrics.push_back([&automation_service](std::string& out) { (*automation_service)->RenderMetrics(out); });
+  (*automation_service)->Start();
   server::DigitalTwinsApi api(graph, clock, ApiOptionsOf(options), services);
   server::HttpServerOptions http_options = HttpOptionsOf(options);
   http_options.websocket =
@@ -422,11 +491,13 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   sigwait(&stop_signals, &signal);
   spdlog::info("received {}, stopping: finishing requests in flight", signal == SIGINT ? "SIGINT" : "SIGTERM");
   (*connectors)->StopAll();  // first: no new readings in flight
+  (*automation_service)->Stop();  // no new actions; before the services it acts through
   (*commands)->Stop();  // wakes requests still waiting for a device, so http.Stop need not wait
   http.Stop();
   if (command_transport != nullptr) command_transport->Stop();
   (*simulation)->Stop();  // persists the shadow states
   (*analytics_service)->Stop();  // persists the detector states
+  (*webhooks)->Stop();  // pending deliveries stay on disk for the next start
   events.Unsubscribe(forget_deleted);
   if (Status flushed = (*history)->store().Flush(); !flushed.ok()) {
     // Not fatal: every acknowledged point is in the history log and is replayed at start.

@@ -29,6 +29,12 @@
 
 namespace doppel::app {
 
+// Where work orders are exported (docs/work-orders.md, docs/webhooks.md).
+struct CmmsWebhook {
+  std::string url;     // http:// or https://
+  std::string secret;  // "" = unsigned
+};
+
 struct ServeOptions {
   // "host:port", "[v6]:port" or ":port" (all interfaces). Port 0 = any free port.
   std::string listen = "127.0.0.1:8080";
@@ -72,6 +78,10 @@ struct ServeOptions {
   // Analytics definitions from the config file ("analytics": {"detectors", "rul", "kpis"},
   // docs/analytics.md): read-only through the API.
   json::object analytics;
+  // Work orders exported to a CMMS/ERP ("maintenance": {"cmmsWebhook": {"url", "secret"}},
+  // docs/work-orders.md): each create and status change is POSTed there, signed and retried.
+  // None = no export.
+  std::optional<CmmsWebhook> cmms_webhook;
   // Requests per second per authenticated caller, and the burst ("rateLimit":
   // {"requestsPerSecond", "burst"}); 0 = unlimited (server::ApiOptions).
   double requests_per_second_per_caller = 0;
@@ -83,7 +93,7 @@ struct ServeOptions {
 
 // Reads a JSON config file: {"listen", "dataDir", "maxBodyBytes", "threads", "sync",
 // "readTimeoutMs", "logLevel", "retention", "retentionIntervalSeconds", "connectors", "auth",
-// "classification", "simulation", "rateLimit", "tls"} — every
+// "classification", "simulation", "analytics", "maintenance", "rateLimit", "tls"} — every
 // key optional,
 // defaults as in ServeOptions. "retention" is a list of rules, e.g.
 //   [{"keep": "400d"}, {"model": "dtmi:com:example:Pump;1", "keep": "30d"},

@@ -117,6 +117,29 @@ Status ApplySimulation(const json::value& value, ServeOptions& options) {
   return Status::Ok();
 }
 
+// "maintenance": {"cmmsWebhook": {"url": "https://cmms.example/hooks/doppel", "secret": "…"}}
+// (docs/work-orders.md).
+Status ApplyMaintenance(const json::value& value, ServeOptions& options) {
+  if (!value.is_object()) return ConfigError("maintenance", "must be an object {\"cmmsWebhook\"}");
+  for (const auto& [key, member] : value.get_object()) {
+    if (key != "cmmsWebhook") return ConfigError("maintenance." + std::string(key), "unknown key (known: cmmsWebhook)");
+    if (!member.is_object()) return ConfigError("maintenance.cmmsWebhook", "must be an object {\"url\", \"secret\"}");
+    CmmsWebhook webhook;
+    for (const auto& [field, v] : member.get_object()) {
+      if (field != "url" && field != "secret") {
+        return ConfigError("maintenance.cmmsWebhook." + std::string(field), "unknown key (known: url, secret)");
+      }
+      if (!v.is_string()) return ConfigError("maintenance.cmmsWebhook." + std::string(field), "must be a string");
+      (field == "url" ? webhook.url : webhook.secret) = v.get_string();
+    }
+    if (!webhook.url.starts_with("http://") && !webhook.url.starts_with("https://")) {
+      return ConfigError("maintenance.cmmsWebhook.url", "must be an http:// or https:// URL");
+    }
+    options.cmms_webhook = std::move(webhook);
+  }
+  return Status::Ok();
+}
+
 // "rateLimit": {"requestsPerSecond": 100, "burst": 200} (burst optional: twice the rate).
 Status ApplyRateLimit(const json::value& value, ServeOptions& options) {
   if (!value.is_object()) return ConfigError("rateLimit", "must be an object {\"requestsPerSecond\", \"burst\"}");
@@ -223,6 +246,8 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
       DOPPEL_RETURN_IF_ERROR(ApplySimulation(value, options));
     } else if (key == "analytics") {
       DOPPEL_RETURN_IF_ERROR(ApplyAnalytics(value, options));
+    } else if (key == "maintenance") {
+      DOPPEL_RETURN_IF_ERROR(ApplyMaintenance(value, options));
     } else if (key == "retentionIntervalSeconds") {
       DOPPEL_ASSIGN_OR_RETURN(uint64_t seconds, PositiveInteger(key, value));
       options.retention_interval = std::chrono::seconds(seconds);
@@ -231,7 +256,7 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
                          "unknown key (known: listen, dataDir, maxBodyBytes, threads, sync, "
                          "readTimeoutMs, logLevel, retention, retentionIntervalSeconds, "
                          "connectors, auth, classification, simulation, analytics, "
-                         "rateLimit, tls)");
+                         "maintenance, rateLimit, tls)");
     }
   }
   return Status::Ok();

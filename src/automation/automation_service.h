@@ -50,8 +50,9 @@
 // step is a desired-property write (command/command_service.h), logged.
 //
 // Persistence under <dir>: rules.jsonl, recommendations.jsonl, actions.jsonl (newest
-// `max_actions` kept), envelope.json, and which (rule, twin) instances are active (so a
-// restart neither repeats nor forgets an activation).
+// `max_actions` kept), envelope.json, and active.jsonl: which (rule, twin) instances are active
+// (so a restart neither repeats nor forgets an activation). Ramps under way are not resumed
+// after a restart.
 //
 // Thread-safety: every public method may be called from any thread. Actions run on the
 // service's own worker (the rule engine's thread only queues them).
@@ -145,8 +146,9 @@ class AutomationService {
 
   void Start();  // the rule engine and the action worker
   void Stop();   // idempotent
-  // Waits until every update queued so far is evaluated and every action it caused has run
-  // (tests, benchmarks).
+  // Waits until every update queued so far is evaluated and every action it caused has run,
+  // then runs the expiry and ramp checks once at the clock's now (tests with a ManualClock,
+  // benchmarks). Before Start, the caller's thread does the worker's job.
   void Flush();
 
   // ---- rules ----

@@ -29,7 +29,17 @@
 //
 // Warm-up: a new rule (or a twin joining a scope) starts from the twin's current properties
 // and live telemetry (ingest/live_state.h) and, when a SeriesStore is given, from history
-// covering the condition's lookback, so `avg(x, 10m)` is right from the start.
+// covering the condition's lookback, so `avg(x, 10m)` is right from the start. History is
+// replayed through the conditions (windows fill, 'for' timers run) without stepping the state
+// machine; then the instance is evaluated once, and if its condition holds it activates and
+// that IS reported — a fault present now is news — while states that held only in the
+// replayed past report nothing (no flood of stale transitions after a restart; restored
+// active instances, see Put, report nothing until they clear). A twin that gains a related
+// twin starts reading it from that twin's properties and live telemetry.
+//
+// A relationship with several targets ("hasBlade>pitch" with three blades): each target's
+// readings are observed as the one signal, the newest wins. A signal keeps its last value when
+// its source goes away (a relationship deleted) until another value arrives.
 //
 // Threads: the ingest listener and graph-event handler only look up which instances an update
 // touches (a hash lookup per reading) and queue those updates; one worker thread evaluates
@@ -43,6 +53,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +70,7 @@ class EventBus;
 namespace doppel::ingest {
 class Ingestor;
 class LiveState;
+struct Reading;
 }
 namespace doppel::tsdb {
 class SeriesStore;
@@ -89,7 +101,8 @@ struct RuleTransition {
   std::string twin_id;
   bool active = false;  // true: activated; false: cleared
   int64_t time_ns = 0;  // the reading time that decided it
-  // The condition's evidence at that moment (ConditionState::Evidence), by the names the
+  // The deciding condition's evidence at that moment (ConditionState::Evidence): the
+  // condition's for an activation, the clear condition's for a clear; by the names the
   // expression writes ("vibrationRms", "avg(hasMainBearing>rul, 1h)").
   std::vector<std::pair<std::string, rules::Value>> evidence;
 };
@@ -137,6 +150,9 @@ class RuleEngine {
   void Stop();   // idempotent
   // Waits until every update queued before the call is evaluated (tests, benchmarks).
   void Flush();
+  // What the ingest listener does with a stored batch: a hash lookup per reading, queueing the
+  // watched ones. Public for benchmarks, which time the listener without the store's write.
+  void OnReadings(std::span<const ingest::Reading> readings);
 
   std::vector<InstanceStatus> Instances(std::string_view rule, std::size_t limit) const;
 

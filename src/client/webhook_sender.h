@@ -20,7 +20,14 @@
 // Enqueue.
 //
 // Thread-safety: every public method may be called from any thread; one worker thread
-// delivers, in enqueue order per URL.
+// delivers, in enqueue order per URL (a delivery waiting for its retry holds back the later
+// ones to the same URL, so a receiver never sees them overtake each other).
+//
+// Persistence: <dir>/journal.jsonl (base/record_journal.h), one line per change of a delivery.
+// A pending delivery's line carries its body and secret, so that a restart resumes it; a
+// finished one's does not, and compaction (at Open, and as the file grows) drops the older
+// lines. The file is 0600. The secret and the body appear nowhere else: not in DeliveryJson,
+// not in errors.
 #pragma once
 
 #include <chrono>
@@ -88,10 +95,16 @@ class WebhookSender {
   WebhookSender& operator=(const WebhookSender&) = delete;
 
   void Start();  // the delivery worker
-  void Stop();   // idempotent; pending deliveries stay on disk for the next start
+  // Idempotent; pending deliveries stay on disk for the next start. Waits for an attempt in
+  // flight (at most request_timeout). Enqueue answers Unavailable afterwards.
+  void Stop();
+  // Wakes the worker to look at the clock again: after a manual clock (tests, simulation) has
+  // moved. A real clock needs no poking.
+  void Poke();
 
   // Persists and queues; returns the delivery id. InvalidArgument for a URL that is not
-  // http(s) or has no host; ResourceExhausted when max_pending are waiting.
+  // http(s) or has no host, or an empty event; ResourceExhausted when max_pending are waiting;
+  // Unavailable after Stop, or when the journal cannot be written (nothing is queued then).
   Result<std::string> Enqueue(const WebhookRequest& request);
   Result<Delivery> Get(std::string_view id) const;       // NotFound "DeliveryNotFound"
   std::vector<Delivery> List(std::size_t limit) const;  // newest first

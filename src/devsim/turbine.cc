@@ -131,15 +131,16 @@ double Turbine::FaultDays(TimePoint now) const {
 void Turbine::StepCondition(TimePoint now, double dt_s) {
   const bool rotating = rotor_rpm_ > 0.0;
   if (spec_.bearing_fault) {
+    // A damaged bearing rings and heats in proportion to its speed (0 when stopped): the next
+    // thermal step relaxes toward the new heat, the vibration follows at once.
     const double days = FaultDays(now);
-    fault_vibration_mms_ = params_.fault_vibration_start_mms + params_.fault_vibration_per_day_mms * days;
-    fault_heat_c_ = params_.fault_heat_c + params_.fault_heat_per_day_c * days;
+    const double speed = rotor_rpm_ / params_.fault_reference_rpm;
+    fault_vibration_mms_ = (params_.fault_vibration_start_mms + params_.fault_vibration_per_day_mms * days) * speed;
+    fault_heat_c_ = (params_.fault_heat_c + params_.fault_heat_per_day_c * days) * speed;
   }
   const double healthy = rotating ? params_.vibration_base_mms + params_.vibration_per_load_mms * load()
                                   : params_.vibration_stopped_mms;
-  // A damaged bearing only rings while it turns.
-  const double fault = rotating ? fault_vibration_mms_ : 0.0;
-  vibration_mms_ = std::max(0.0, healthy + fault + rng_.Normal(0.0, params_.vibration_noise_mms));
+  vibration_mms_ = std::max(0.0, healthy + fault_vibration_mms_ + rng_.Normal(0.0, params_.vibration_noise_mms));
   if (rotating) {
     const double factor = spec_.bearing_fault ? params_.fault_damage_factor : 1.0;
     damage_ += factor * load() * load() * load() * (dt_s / 3600.0) / spec_.rated_life_h;

@@ -54,11 +54,16 @@ struct TurbineParams {
   double oil_idle_rise_c = 33.0, oil_load_rise_c = 18.0, oil_tau_s = 900.0;
   double winding_idle_rise_c = 43.0, winding_load_rise_c = 40.0, winding_tau_s = 600.0;
   double nacelle_rise_c = 6.0, nacelle_load_rise_c = 4.0, nacelle_tau_s = 1800.0;
-  // Vibration RMS (mm/s): vibration_base + vibration_per_load * load while rotating, plus the
-  // fault's contribution fault_vibration_start + fault_vibration_per_day * days on a faulty unit.
+  // Vibration RMS (mm/s): vibration_base + vibration_per_load * load while rotating, plus on a
+  // faulty unit the fault's (fault_vibration_start + fault_vibration_per_day * days) * ω / ω_ref.
+  // The fault also heats the bearing by (fault_heat + fault_heat_per_day * days) * ω / ω_ref.
+  // Both scale with the rotor speed ω (ω_ref = fault_reference_rpm): the friction and the
+  // defect's impact energy grow with speed, so derating a faulty turbine cools its bearing
+  // and quiets it, and a stopped one neither rings nor heats.
   double vibration_base_mms = 0.8, vibration_per_load_mms = 1.2, vibration_stopped_mms = 0.1;
   double fault_vibration_start_mms = 0.8, fault_vibration_per_day_mms = 0.6;
   double fault_heat_c = 9.0, fault_heat_per_day_c = 1.0;
+  double fault_reference_rpm = 14.0;
   // Above this vibration the controller trips: state "fault", activeFaultCode "MB-VIB-HIGH".
   // 7.1 mm/s is the boundary of ISO 10816 zone D for large machines.
   double vibration_trip_mms = 7.1;

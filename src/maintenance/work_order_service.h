@@ -13,10 +13,12 @@
 // one while an open or in-progress order has that key answers the existing order (and adds the
 // new evidence to its history) instead of a duplicate.
 //
-// Export: every create and status change is handed to the `exporter` (the CMMS/ERP webhook,
-// wired by app/serve.cc to client/webhook_sender.h) as {"event": "workOrder.created" |
-// "workOrder.updated", "workOrder": WorkOrderJson}. An order's `external_id` can be set
-// back by the CMMS through Update.
+// Export: every create, and every update that changes the status, priority, due date or
+// assignee, is handed to the `exporter` (the CMMS/ERP webhook, wired by app/serve.cc to
+// client/webhook_sender.h) as {"event": "workOrder.created" | "workOrder.updated",
+// "workOrder": WorkOrderJson}, in the order the changes were made. An order's `external_id`
+// can be set back by the CMMS through Update; that (and a comment) alone exports nothing, so
+// the CMMS's own answer does not echo back to it. A repeat (de-duplication) exports nothing.
 //
 // Enterprise context (imported from CSV or JSON; see ImportMaintenanceHistory and
 // ImportProductionOrders): past maintenance of an asset (when, what, failure or planned) and
@@ -24,7 +26,14 @@
 // analytics and KPIs — and people — can use them.
 //
 // Persistence: <dir>/work-orders.jsonl, <dir>/maintenance-history.jsonl and
-// <dir>/production-orders.jsonl (base/record_journal.h), synced on every change.
+// <dir>/production-orders.jsonl (base/record_journal.h), synced on every change (unless
+// options.sync is false). The id sequence survives restarts, even when retention has dropped
+// every order. An import is appended row by row and synced once: a crash mid-import may keep
+// part of it, and importing the same file again (same ids) completes it.
+//
+// Retention: done and cancelled orders beyond `max_closed` are forgotten, least recently
+// updated first; imported records beyond `max_records` (both kinds together), earliest start
+// first. Open and in-progress orders are never dropped.
 //
 // Thread-safety: every public method may be called from any thread. The exporter is called
 // after the change is durable, outside the lock, and must not block (queue and return).
@@ -53,6 +62,10 @@ enum class WorkOrderStatus : uint8_t { kOpen, kInProgress, kDone, kCancelled };
 std::string_view WorkOrderStatusName(WorkOrderStatus status);  // "open", "inProgress", "done", "cancelled"
 Result<WorkOrderStatus> ParseWorkOrderStatus(std::string_view name);
 
+// Answers whether a twin passes a test: exists (imports), or may be seen by the caller (lists).
+// Called outside the service's lock, once per distinct twin, so it may read the twin graph.
+using TwinPredicate = std::function<bool(std::string_view twin_id)>;
+
 struct WorkOrderEvent {
   TimePoint time{};
   std::string event;  // "created", "repeated", "inProgress", "done", "cancelled", "updated", "commented"
@@ -78,7 +91,7 @@ struct WorkOrder {
   json::value evidence = nullptr;
   TimePoint created{};
   TimePoint updated{};
-  std::vector<WorkOrderEvent> history = {};  // at most 100 kept
+  std::vector<WorkOrderEvent> history = {};  // at most 100 kept: "created" and the newest 99
 };
 // {"workOrderId", "twinId", "title", "reason", "priority", "status", "dueTime"?, "dedupKey"?,
 //  "rule"?, "createdBy", "assignee"?, "externalId"?, "evidence", "createdTime", "updatedTime",
@@ -117,6 +130,7 @@ struct WorkOrderFilter {
   std::optional<Priority> min_priority = {};
   std::string rule = {};
   std::size_t limit = 100;
+  TwinPredicate visible = nullptr;  // null = every twin; else only orders of twins it accepts
 };
 
 // One past maintenance action on an asset (imported from a CMMS or a spreadsheet).
@@ -169,24 +183,39 @@ class WorkOrderService {
   WorkOrderService(const WorkOrderService&) = delete;
   WorkOrderService& operator=(const WorkOrderService&) = delete;
 
-  void SetExporter(Exporter exporter);  // before use; null = no export
+  // Before use; null = no export. Calls are serialised and in order of the changes; the
+  // exporter may read the service but must not create or update work orders itself.
+  void SetExporter(Exporter exporter);
 
-  // A new order, or the open one with the same dedup key (see the file comment). The twin's
-  // existence is the caller's check. InvalidArgument naming the field.
+  // A new order, or the open one with the same dedup key (see the file comment): that one
+  // keeps its evidence and records a "repeated" event whose detail summarises the new
+  // evidence (its "summary" member, else the reason, else the evidence's JSON, shortened).
+  // The twin's existence is the caller's check. InvalidArgument naming the field;
+  // Unavailable when the journal cannot be written (nothing changes then).
   Result<WorkOrder> Create(const CreateWorkOrder& request);
-  // NotFound "WorkOrderNotFound"; Conflict "InvalidTransition".
+  // NotFound "WorkOrderNotFound"; Conflict "InvalidTransition" ("cannot move work order
+  // WO-00000001 from done to open"); InvalidArgument naming a field that is too long. Setting
+  // the status it already has is no change.
   Result<WorkOrder> Update(std::string_view id, const UpdateWorkOrder& update);
   Result<WorkOrder> Get(std::string_view id) const;
   std::vector<WorkOrder> List(const WorkOrderFilter& filter) const;  // newest first
 
   // Imports `body`: a JSON array of objects with the JSON member names above, or CSV with a
   // header row naming those members (any order; unknown columns are an error). `content_type`
-  // "application/json" or "text/csv". All or nothing.
-  Result<ImportResult> ImportMaintenanceHistory(std::string_view body, std::string_view content_type);
-  Result<ImportResult> ImportProductionOrders(std::string_view body, std::string_view content_type);
-  // Oldest first; "" = all twins; a time range filters by start.
-  std::vector<MaintenanceRecord> MaintenanceHistory(std::string_view twin_id, std::size_t limit) const;
-  std::vector<ProductionOrder> ProductionOrders(std::string_view twin_id, std::size_t limit) const;
+  // "application/json" or "text/csv" (a "; charset=utf-8" is ignored). All or nothing: a bad
+  // row is an InvalidArgument naming the row and column (internal/enterprise_records.h), more
+  // than max_import_rows rows PayloadTooLarge. With `twin_exists`, a row naming a twin it
+  // rejects is an error too ("row 3: twinId: there is no digital twin with id 'x'").
+  Result<ImportResult> ImportMaintenanceHistory(std::string_view body, std::string_view content_type,
+                                                const TwinPredicate& twin_exists = nullptr);
+  Result<ImportResult> ImportProductionOrders(std::string_view body, std::string_view content_type,
+                                              const TwinPredicate& twin_exists = nullptr);
+  // The `limit` latest by start, listed oldest first; "" = all twins; `visible` (when given)
+  // keeps only the twins it accepts.
+  std::vector<MaintenanceRecord> MaintenanceHistory(std::string_view twin_id, std::size_t limit,
+                                                    const TwinPredicate& visible = nullptr) const;
+  std::vector<ProductionOrder> ProductionOrders(std::string_view twin_id, std::size_t limit,
+                                                const TwinPredicate& visible = nullptr) const;
 
   void RenderMetrics(std::string& out) const;  // doppel_work_orders{status=...}
 

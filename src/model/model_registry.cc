@@ -76,16 +76,30 @@ void ModelRegistry::Remove(std::string_view id) {
   if (it != entries_.end()) entries_.erase(it);
 }
 
-const Content* ModelRegistry::FindValue(const Interface& iface, std::string_view path) const {
+namespace {
+
+// The content "name" of `iface`, or "name" of the component "component/name" names.
+const Content* FindContent(const ModelRegistry& models, const Interface& iface, std::string_view path) {
   const Interface* scope = &iface;
   if (std::size_t slash = path.find('/'); slash != std::string_view::npos) {
     const Content* component = iface.Find(path.substr(0, slash));
     if (component == nullptr || component->kind != ContentKind::kComponent) return nullptr;
-    const ModelEntry* inner = Find(component->component_interface);
+    const ModelEntry* inner = models.Find(component->component_interface);
     scope = inner == nullptr ? nullptr : inner->interface.get();
     path = path.substr(slash + 1);
   }
-  const Content* content = scope == nullptr ? nullptr : scope->Find(path);
+  return scope == nullptr ? nullptr : scope->Find(path);
+}
+
+}  // namespace
+
+const Content* ModelRegistry::FindCommand(const Interface& iface, std::string_view path) const {
+  const Content* content = FindContent(*this, iface, path);
+  return content != nullptr && content->kind == ContentKind::kCommand ? content : nullptr;
+}
+
+const Content* ModelRegistry::FindValue(const Interface& iface, std::string_view path) const {
+  const Content* content = FindContent(*this, iface, path);
   if (content == nullptr || content->schema == nullptr) return nullptr;
   if (content->kind != ContentKind::kTelemetry && content->kind != ContentKind::kProperty) return nullptr;
   return content;

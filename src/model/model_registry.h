@@ -42,6 +42,8 @@ class ModelRegistry {
   // The Property or Telemetry `path` names in `iface` — "name", or "component/name" inside one
   // of its components — or nullptr when there is none (or its schema is not known).
   const Content* FindValue(const Interface& iface, std::string_view path) const;
+  // The Command `path` names in `iface` ("name" or "component/name"), or nullptr.
+  const Content* FindCommand(const Interface& iface, std::string_view path) const;
 
   // True if `model_id` is `base_id` or derives from it.
   bool IsOfModel(std::string_view model_id, std::string_view base_id) const;

@@ -12,10 +12,15 @@
 #include "ingest/ingestor.h"
 #include "tsdb/series_store.h"
 #include "server/internal/access.h"
+#include "server/internal/alert_handlers.h"
 #include "server/internal/analytics_handlers.h"
 #include "server/internal/api_common.h"
+#include "server/internal/automation_handlers.h"
 #include "server/internal/command_handlers.h"
 #include "server/internal/handlers.h"
+#include "server/internal/maintenance_handlers.h"
+#include "server/internal/static_handlers.h"
+#include "server/internal/webhook_handlers.h"
 
 namespace doppel::server {
 namespace {
@@ -135,6 +140,52 @@ constexpr RouteSpec kRoutes[] = {
      "kpi.delete"},
     {"GET", "/digitaltwins/{id}/analytics", internal::GetTwinAnalytics, false, kRead, Scope::kTwin, nullptr},
     {"GET", "/digitaltwins/{id}/kpis", internal::GetTwinKpis, false, kRead, Scope::kTwin, nullptr},
+    // Automation (docs/automation.md): rules and the envelope are server-wide configuration;
+    // the action log, recommendations and a rule's instances show only twins the caller may
+    // read; deciding a recommendation sends to devices, as a command does.
+    {"GET", "/rules", internal::ListRules, false, kRead, Scope::kAuthenticated, nullptr},
+    {"GET", "/rules/{name}", internal::GetRule, false, kRead, Scope::kAuthenticated, nullptr},
+    {"PUT", "/rules/{name}", internal::PutRule, false, kModels, Scope::kServer, "rule.put"},
+    {"DELETE", "/rules/{name}", internal::DeleteRule, false, kModels, Scope::kServer, "rule.delete"},
+    {"GET", "/rules/{name}/instances", internal::ListRuleInstances, false, kRead, Scope::kFiltered, nullptr},
+    {"GET", "/automation/envelope", internal::GetEnvelope, false, kRead, Scope::kAuthenticated, nullptr},
+    {"PUT", "/automation/envelope", internal::PutEnvelope, false, kAdmin, Scope::kServer, "envelope.put"},
+    {"GET", "/automation/actions", internal::ListAutomationActions, false, kRead, Scope::kFiltered, nullptr},
+    {"GET", "/digitaltwins/{id}/envelope", internal::GetTwinEnvelope, false, kRead, Scope::kTwin, nullptr},
+    {"GET", "/recommendations", internal::ListRecommendations, false, kRead, Scope::kFiltered, nullptr},
+    {"GET", "/recommendations/{recommendationId}", internal::GetRecommendation, false, kRead, Scope::kFiltered,
+     nullptr},
+    {"POST", "/recommendations/{recommendationId}/approve", internal::ApproveRecommendation, false, kInvoke,
+     Scope::kServer, "recommendation.approve"},
+    {"POST", "/recommendations/{recommendationId}/reject", internal::RejectRecommendation, false, kInvoke,
+     Scope::kServer, "recommendation.reject"},
+    // Alerts: each handler shows only alerts of twins the caller may read and needs
+    // writeProperties on the alert's twin to change one (alert_handlers.h).
+    {"GET", "/alerts", internal::ListAlerts, false, kRead, Scope::kFiltered, nullptr},
+    {"POST", "/alerts", internal::RaiseAlert, false, kWrite, Scope::kFiltered, "alert.raise"},
+    {"GET", "/alerts/{alertId}", internal::GetAlert, false, kRead, Scope::kFiltered, nullptr},
+    {"POST", "/alerts/{alertId}/acknowledge", internal::AcknowledgeAlert, false, kWrite, Scope::kFiltered,
+     "alert.acknowledge"},
+    {"POST", "/alerts/{alertId}/clear", internal::ClearAlert, false, kWrite, Scope::kFiltered, "alert.clear"},
+    {"POST", "/alerts/{alertId}/comments", internal::CommentOnAlert, false, kWrite, Scope::kFiltered,
+     "alert.comment"},
+    // Work orders and enterprise records: each handler shows only those of twins the caller may
+    // read and needs writeProperties on the order's twin to open or change one; imports are
+    // server-wide (maintenance_handlers.h).
+    {"POST", "/workorders", internal::PostWorkOrder, false, kWrite, Scope::kFiltered, "workorder.create"},
+    {"GET", "/workorders", internal::ListWorkOrders, false, kRead, Scope::kFiltered, nullptr},
+    {"GET", "/workorders/{workOrderId}", internal::GetWorkOrder, false, kRead, Scope::kFiltered, nullptr},
+    {"PATCH", "/workorders/{workOrderId}", internal::PatchWorkOrder, false, kWrite, Scope::kFiltered,
+     "workorder.update"},
+    {"POST", "/maintenance/history", internal::ImportMaintenanceHistory, false, kAdmin, Scope::kServer,
+     "maintenance.import"},
+    {"GET", "/maintenance/history", internal::ListMaintenanceHistory, false, kRead, Scope::kFiltered, nullptr},
+    {"POST", "/production/orders", internal::ImportProductionOrders, false, kAdmin, Scope::kServer,
+     "production.import"},
+    {"GET", "/production/orders", internal::ListProductionOrders, false, kRead, Scope::kFiltered, nullptr},
+    {"GET", "/webhooks/deliveries", internal::ListWebhookDeliveries, false, kAdmin, Scope::kServer, nullptr},
+    {"GET", "/webhooks/deliveries/{deliveryId}", internal::GetWebhookDelivery, false, kAdmin, Scope::kServer,
+     nullptr},
     {"GET", "/connectors", internal::ListConnectors, false, kRead, Scope::kServer, nullptr},
     {"GET", "/connectors/{name}", internal::GetConnector, false, kRead, Scope::kServer, nullptr},
     {"PUT", "/connectors/{name}", internal::PutConnector, false, kAdmin, Scope::kServer, "connector.put"},
@@ -305,6 +356,8 @@ const Router& DigitalTwinsApi::router() const { return state_->router; }
 const HttpMetrics& DigitalTwinsApi::metrics() const { return state_->ctx.metrics; }
 
 Result<HttpResponse> DigitalTwinsApi::Dispatch(const HttpRequest& request, RouteMatch& match) {
+  // The dashboard's assets are public and not API routes (static_handlers.h).
+  if (auto asset = internal::ServeStatic(state_->ctx.services.web_root, request)) return std::move(*asset);
   DOPPEL_ASSIGN_OR_RETURN(match, state_->router.Match(request.method, request.RawPath()));
   const RouteSpec& spec = SpecOf(*match.route);
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryParams::Parse(request.RawQuery()));

@@ -62,6 +62,18 @@ class AnalyticsService;
 namespace doppel::command {
 class CommandService;
 }
+namespace doppel::alerts {
+class AlertService;
+}
+namespace doppel::maintenance {
+class WorkOrderService;
+}
+namespace doppel::automation {
+class AutomationService;
+}
+namespace doppel::client {
+class WebhookSender;
+}
 
 namespace doppel::server {
 
@@ -128,6 +140,16 @@ struct ApiServices {
   // /digitaltwins/{id}'s $metadata. Null = 503 "commands are not enabled on this server" (and
   // PATCH works as a plain twin write).
   command::CommandService* commands = nullptr;
+  // Closing the loop (docs/automation.md, alerts.md, work-orders.md, webhooks.md). Each null =
+  // 503 "<area> is not enabled on this server".
+  alerts::AlertService* alerts = nullptr;                 // /alerts
+  maintenance::WorkOrderService* work_orders = nullptr;   // /workorders, /maintenance, /production
+  automation::AutomationService* automation = nullptr;    // /rules, /automation, /recommendations
+  client::WebhookSender* webhooks = nullptr;              // /webhooks/deliveries
+  // The operator dashboard (docs/dashboard.md): the directory of its built assets (index.html,
+  // assets/), served at / and /assets/<name> to anyone — they hold no data; every API call the
+  // page makes needs a token as usual. "" = not served (those paths answer 404 like any other).
+  std::string web_root = {};
   // More metric families for /metrics (connectors, streams): each appends Prometheus text.
   std::vector<std::function<void(std::string& out)>> metrics;
 

@@ -237,6 +237,7 @@ void StreamHub::RemoveSubscriptionLocked(StreamSession& session, Subscription& s
   sub.tag->active.store(false, std::memory_order_relaxed);
   while (!sub.twins.empty()) UnindexLocked(session, sub, std::string(*sub.twins.begin()));
   std::erase_if(model_subscriptions_, [&](const Target& t) { return t.sub == &sub; });
+  std::erase_if(alert_subscriptions_, [&](const Target& t) { return t.sub == &sub; });
   subscriptions_.fetch_sub(1, std::memory_order_relaxed);
   const std::string id = sub.id;  // erasing destroys `sub`, and with it sub.id
   session.subscriptions_.erase(id);
@@ -395,6 +396,39 @@ void StreamHub::OnRelationshipEventLocked(const twin::GraphEvent& event) {
   }
 }
 
+void StreamHub::PublishAlert(std::string_view twin_id, const json::object& alert) {
+  std::shared_lock lock(mu_);
+  if (alert_subscriptions_.empty() && by_twin_.empty()) return;
+  const std::string twin(twin_id);
+  std::shared_ptr<const std::string> body;     // serialised once, only if someone wants it
+  std::shared_ptr<const std::string> bare;     // the same without the evidence, for masked sessions
+  std::optional<std::string_view> model;       // looked up once, only if someone filters
+  auto deliver = [&](const Target& t) {
+    const StreamSession& session = *t.session;
+    if (session.visible_ || session.masked_) {
+      if (!model) model = TrackedModelLocked(twin);
+      if (session.visible_ && (twin.empty() || !Sees(session, twin, *model))) return;
+      if (HidesAnyOf(session.masked_, *model)) {
+        if (!bare) {
+          json::object without = alert;
+          without["evidence"] = nullptr;
+          bare = std::make_shared<const std::string>(internal::AlertMessage(without));
+        }
+        return t.session->Enqueue(bare, t.sub->tag);
+      }
+    }
+    if (!body) body = std::make_shared<const std::string>(internal::AlertMessage(alert));
+    t.session->Enqueue(body, t.sub->tag);
+  };
+  for (const Target& t : alert_subscriptions_) deliver(t);
+  if (twin.empty()) return;
+  auto it = by_twin_.find(twin);
+  if (it == by_twin_.end()) return;
+  for (const Target& t : it->second) {
+    if (t.sub->events & internal::kAlerts) deliver(t);
+  }
+}
+
 // ---------------------------------------------------------------- client operations
 
 namespace {
@@ -438,6 +472,8 @@ Status StreamHub::Resolve(const StreamSession& session, Subscription& sub) {
         }
         return Status::Ok();
       });
+    case Subscription::Kind::kAlerts:
+      return Status::Ok();  // no twins: PublishAlert goes through alert_subscriptions_
     case Subscription::Kind::kQuery: {
       query::QueryOptions options;
       options.page_size = 10'000;
@@ -481,6 +517,7 @@ void StreamHub::Install(StreamSession& session, std::unique_ptr<Subscription> su
     session.subscriptions_.emplace(sub->id, std::move(sub));
     for (const std::string& twin : twins) IndexLocked(session, installed, twin);
     if (installed.kind == Subscription::Kind::kModel) model_subscriptions_.push_back(Target{&session, &installed});
+    if (installed.kind == Subscription::Kind::kAlerts) alert_subscriptions_.push_back(Target{&session, &installed});
     subscriptions_.fetch_add(1, std::memory_order_relaxed);
     reply = internal::SubscribedMessage(installed);
     return 0;

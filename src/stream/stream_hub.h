@@ -30,6 +30,10 @@
 // telemetry events the hub keeps every twin's model in memory (an id and a pointer per twin)
 // from the first filtered Connect on.
 //
+// Alerts (docs/alerts.md) are pushed by whoever owns them through PublishAlert: to the
+// subscriptions covering the alert's twin (unless their "events" leave "alerts" out) and to
+// every {"alerts": true} subscription, with the same visibility as the twin's other events.
+//
 // Thread-safety: every method may be called from any thread. Lifetimes: the graph, bus and
 // ingestor must outlive the hub; the hub must outlive every session it handed out (stop the
 // transport first, then destroy the hub).
@@ -178,6 +182,13 @@ class StreamHub {
   // and `wake` is not called again. Idempotent.
   void Disconnect(StreamSession& session);
 
+  // Pushes an alert change ({"type":"alert","alert":{...}}, `alert` being alerts::AlertJson)
+  // to the subscriptions covering `twin_id` and to every alerts subscription. A session with a
+  // visibility filter gets it only when it sees the twin (an alert about no twin, "", only
+  // when it sees every twin); one whose field mask hides any value of the twin's model gets
+  // it without its evidence (null), which may quote those values. Never blocks on a client.
+  void PublishAlert(std::string_view twin_id, const json::object& alert);
+
   // Prometheus text: doppel_ws_connections, doppel_ws_connections_total,
   // doppel_ws_connections_refused_total, doppel_ws_subscriptions, doppel_ws_messages_sent_total,
   // doppel_ws_messages_dropped_total, doppel_ws_slow_disconnects_total,
@@ -243,6 +254,7 @@ class StreamHub {
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::vector<Target>> by_twin_;
   std::vector<Target> model_subscriptions_;  // kModel subscriptions, for joins
+  std::vector<Target> alert_subscriptions_;  // kAlerts subscriptions: every alert
   std::vector<StreamSession*> sessions_;
   // Every twin's current model, kept once a filtered session has connected (relationship
   // and telemetry events do not carry it, and the graph's lock is held while they are

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "devsim/fleet.h"
 #include "devsim/signals.h"
@@ -186,6 +187,73 @@ TEST(TurbineTest, HighVibrationTripsAFaultThatStartCannotClearButResetFaultCan) 
   EXPECT_EQ(turbine.HandleCommand("t1", "resetFault", "MB-VIB-HIGH").status, 200);
   EXPECT_EQ(turbine.active_fault_code(), "");
   EXPECT_GT(turbine.active_power_kw(), 0.0);
+}
+
+// A turbine in a steady wind above rated speed: its rotor runs at whatever limit it is given.
+struct DeratingRun {
+  double bearing_c = 0;        // true bearing temperature after the run
+  double first_vibration = 0;  // the vibration reading one step after the derating
+};
+
+DeratingRun RunWithLimit(bool bearing_fault, std::optional<double> derated_limit) {
+  TurbineParams params;
+  params.mean_wind_ms = 15.0;  // free rotor speed 14 rpm, above any limit used here
+  params.daily_amplitude_ms = 0.0;
+  params.gust_stddev_ms = 0.2;
+  params.turbulence_stddev_ms = 0.2;
+  TurbineSpec spec = OneTurbine();
+  spec.bearing_fault = bearing_fault;
+  // Same id and seed: the same wind and the same noise in every run, so differences are the model's.
+  Turbine turbine(spec, params, 11, Midnight());
+  TimePoint now = Midnight();
+  DeratingRun run;
+  if (derated_limit) {
+    EXPECT_TRUE(turbine.ApplyDesired("t1", {{"rotorSpeedLimit", *derated_limit}}).ok());
+  }
+  for (int s = 0; s < 30 * 60; s += 10) {
+    now += seconds(10);
+    turbine.Step(now, 10.0);
+    if (s == 0) run.first_vibration = turbine.vibration_rms_mms();
+  }
+  EXPECT_EQ(turbine.active_fault_code(), "");  // far below the trip
+  EXPECT_NEAR(turbine.rotor_speed_rpm(), derated_limit.value_or(12.6), 1e-9);
+  run.bearing_c = turbine.bearing_temperature_c();
+  return run;
+}
+
+TEST(TurbineTest, DeratingAFaultyTurbineCoolsItsBearingWithinHalfAnHourAndQuietsItAtOnce) {
+  const DeratingRun faulty_full = RunWithLimit(true, std::nullopt);
+  const DeratingRun faulty_derated = RunWithLimit(true, 8.0);
+  const DeratingRun healthy_full = RunWithLimit(false, std::nullopt);
+  const DeratingRun healthy_derated = RunWithLimit(false, 8.0);
+  // 12.6 → 8 rpm: less load (rise 22 · (1 − 8/12.6) ≈ 8 °C) and less fault heat
+  // (9 · 4.6/14 ≈ 3 °C), ~78 % relaxed after 30 min (τ = 20 min).
+  EXPECT_LT(faulty_derated.bearing_c, faulty_full.bearing_c - 6.0);
+  // The fault's own share of the heat falls with speed: 9 · 12.6/14 = 8.1 °C at full limit,
+  // 9 · 8/14 = 5.1 °C derated once relaxed; at least 1.5 °C of the 3 °C after 30 minutes.
+  const double fault_heat_full = faulty_full.bearing_c - healthy_full.bearing_c;
+  const double fault_heat_derated = faulty_derated.bearing_c - healthy_derated.bearing_c;
+  EXPECT_NEAR(fault_heat_full, 9.0 * 12.6 / 14.0, 0.2);
+  EXPECT_LT(fault_heat_derated, fault_heat_full - 1.5);
+  // Vibration answers on the first step: the fault adds 0.8 · ω/14 mm/s (the noise is the same
+  // in both runs, so it cancels).
+  EXPECT_NEAR(faulty_full.first_vibration - healthy_full.first_vibration, 0.8 * 12.6 / 14.0, 0.01);
+  EXPECT_NEAR(faulty_derated.first_vibration - healthy_derated.first_vibration, 0.8 * 8.0 / 14.0, 0.01);
+  EXPECT_LT(faulty_derated.first_vibration, faulty_full.first_vibration - 0.5);
+}
+
+TEST(TurbineTest, AStoppedFaultyBearingNeitherRingsNorRunsWarm) {
+  TurbineSpec spec = OneTurbine();
+  spec.bearing_fault = true;
+  Turbine turbine(spec, TurbineParams{}, 5, Midnight());
+  ASSERT_EQ(turbine.HandleCommand("t1", "stop", nullptr).status, 200);
+  TimePoint now = Midnight();
+  for (int s = 0; s < 4 * 3600; s += 10) {
+    now += seconds(10);
+    turbine.Step(now, 10.0);
+  }
+  EXPECT_LT(std::abs(turbine.bearing_temperature_c() - turbine.ambient_temperature_c()), 0.5);
+  EXPECT_LT(turbine.vibration_rms_mms(), 0.3);
 }
 
 // Daily means of one bearing's vibration over `days` simulated days of the demo farm.

@@ -11,11 +11,14 @@
 #include <set>
 
 #include "api_test_fixture.h"
+#include "alerts/alert_service.h"
 #include "analytics/analytics_service.h"
 #include "audit/audit_log.h"
 #include "auth/api_keys.h"
 #include "auth/authenticator.h"
 #include "auth/policy.h"
+#include "automation/automation_service.h"
+#include "maintenance/work_order_service.h"
 #include "ingest/ingestor.h"
 #include "ingest/live_state.h"
 #include "sim/simulation_service.h"
@@ -35,14 +38,27 @@ const std::set<std::string> kHttpMethods = {"get", "put", "post", "patch", "dele
 // Routes that serve many twins at once: a caller without rights gets an empty answer (200)
 // or, for writes naming a twin it may not touch, 403.
 const std::set<std::string> kFilteredReads = {"POST /query", "GET /timeseries", "POST /timeseries/query",
-                                              "GET /timeseries/query", "GET /analytics/anomalies"};
+                                              "GET /timeseries/query", "GET /analytics/anomalies",
+                                              // Alerts follow their twin: a hidden one is answered as an unknown one.
+                                              "GET /alerts", "POST /alerts", "GET /alerts/{alertId}",
+                                              "POST /alerts/{alertId}/acknowledge", "POST /alerts/{alertId}/clear",
+                                              "POST /alerts/{alertId}/comments",
+                                              // Work orders and records follow their twin the same way.
+                                              "GET /workorders", "POST /workorders", "GET /workorders/{workOrderId}",
+                                              "PATCH /workorders/{workOrderId}", "GET /maintenance/history",
+                                              "GET /production/orders",
+                                              // Automation's records follow their twin too.
+                                              "GET /rules/{name}/instances", "GET /automation/actions",
+                                              "GET /recommendations", "GET /recommendations/{recommendationId}"};
 // Routes any authenticated caller may use: who am I, and the models (a schema is not data).
 const std::set<std::string> kAnyCaller = {"GET /auth/whoami", "GET /models", "GET /models/{id}",
                                           "GET /simulation/models", "GET /simulation/models/{name}",
                                           "GET /simulation/bindings", "GET /simulation/bindings/{name}",
                                           "GET /analytics/detectors", "GET /analytics/detectors/{name}",
                                           "GET /analytics/rul", "GET /analytics/rul/{name}",
-                                          "GET /analytics/kpis", "GET /analytics/kpis/{name}"};
+                                          "GET /analytics/kpis", "GET /analytics/kpis/{name}",
+                                          // Rules and the envelope are configuration, like detectors.
+                                          "GET /rules", "GET /rules/{name}", "GET /automation/envelope"};
 
 std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
   for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
@@ -88,6 +104,12 @@ class AccessTest : public ::testing::Test {
     services.simulation = simulation_.get();
     analytics_ = analytics::AnalyticsService::Open({}, graph_, events_, *ingestor_, live_, clock_).value();
     services.analytics = analytics_.get();
+    services.alerts = alerts_.get();
+    services.work_orders = work_orders_.get();
+    automation_ = automation::AutomationService::Open(
+                      {}, {.graph = &graph_, .events = &events_, .ingestor = ingestor_.get(), .alerts = alerts_.get()}, clock_)
+                      .value();
+    services.automation = automation_.get();
     api_ = std::make_unique<DigitalTwinsApi>(graph_, clock_, ApiOptions{}, services);
 
     admin_ = Key("admin", {"admin"});
@@ -104,9 +126,12 @@ class AccessTest : public ::testing::Test {
     for (const auto& [label, body] : std::map<std::string, std::string>{
              {"PUT /analytics/detectors/{name}", BodyFor("PUT /analytics/detectors/{name}")},
              {"PUT /analytics/rul/{name}", BodyFor("PUT /analytics/rul/{name}")},
-             {"PUT /analytics/kpis/{name}", BodyFor("PUT /analytics/kpis/{name}")}}) {
+             {"PUT /analytics/kpis/{name}", BodyFor("PUT /analytics/kpis/{name}")},
+             {"PUT /rules/{name}", BodyFor("PUT /rules/{name}")}}) {
       ASSERT_EQ(As(admin_, "PUT", label.substr(4, label.size() - 10) + "none", body).status, 201) << label;
     }
+    ASSERT_EQ(As(admin_, "POST", "/alerts", BodyFor("POST /alerts")).status, 201);  // one to hide from lobby
+    ASSERT_EQ(As(admin_, "POST", "/workorders", BodyFor("POST /workorders")).status, 201);  // the same
     Relate("room-1", "r1", "room-2");  // room-2 is in room-1's scope
     Relate("room-2", "r2", "room-9");  // ... and so is room-9, through room-2
     Relate("room-9", "r9", "room-1");
@@ -177,6 +202,8 @@ class AccessTest : public ::testing::Test {
         fill("relationshipId", "r1");
         fill("keyId", key_ids_["viewer"]);
         fill("name", "none");
+        fill("alertId", "0123456789abcdef0123456789abcdef");  // unknown: a hidden one answers the same
+        fill("workOrderId", "WO-99999999");                   // the same
         if (o.label == "GET /timeseries/query") target += "?twin=room-1&start=0&end=now";
         if (o.label == "GET /simulation/models/{name}") target = "/simulation/models/thermalTest";
         o.target = target;
@@ -192,6 +219,9 @@ class AccessTest : public ::testing::Test {
     static const std::map<std::string, std::string> kBodies = {
         {"POST /query", R"({"query": "SELECT * FROM DIGITALTWINS"})"},
         {"POST /timeseries/query", R"({"twins": ["room-1"], "start": 0, "end": "now"})"},
+        {"POST /alerts", R"({"twinId": "room-1", "severity": "minor", "title": "Too warm"})"},
+        {"POST /workorders", R"({"twinId": "room-1", "title": "Check the thermostat"})"},
+        {"PATCH /workorders/{workOrderId}", R"({"comment": "parts ordered"})"},
         {"POST /write", "room,twin=room-1 temperature=21"},
         {"POST /api/v2/write", "room,twin=room-1 temperature=21"},
         {"POST /digitaltwins/{id}/telemetry", R"({"temperature": 21})"},
@@ -205,6 +235,8 @@ class AccessTest : public ::testing::Test {
         {"PUT /analytics/rul/{name}",
          R"({"model": "dtmi:example:Room;1", "signals": ["temperature"], "failure": "temperature"})"},
         {"PUT /analytics/kpis/{name}", R"({"model": "dtmi:example:Room;1", "rollUp": ["adjacentTo"]})"},
+        {"PUT /rules/{name}", R"({"scope": {"model": "dtmi:example:Room;1"}, "condition": "temperature > 30",
+                                  "actions": [{"type": "alert", "title": "{twinId} is warm"}]})"},
         {"PUT /connectors/{name}",
          R"({"broker": "mqtt://127.0.0.1:1", "clientId": "access-test", "mappings": [{"topic": "t/{twinId}"}]})"},
     };
@@ -227,6 +259,10 @@ class AccessTest : public ::testing::Test {
   sim::ModelCatalog catalog_;
   std::unique_ptr<sim::SimulationService> simulation_;  // outlives the API
   std::unique_ptr<analytics::AnalyticsService> analytics_;  // outlives the API
+  std::unique_ptr<alerts::AlertService> alerts_ = alerts::AlertService::Open({}).value();  // outlives the API
+  std::unique_ptr<maintenance::WorkOrderService> work_orders_ =
+      maintenance::WorkOrderService::Open({}, clock_).value();  // outlives the API
+  std::unique_ptr<automation::AutomationService> automation_;  // outlives the API
   ApiServices services_;
   std::unique_ptr<DigitalTwinsApi> api_;
   std::map<std::string, std::string> key_ids_;

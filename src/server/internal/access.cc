@@ -1,5 +1,7 @@
 #include "server/internal/access.h"
 
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -28,7 +30,21 @@ std::string TargetOf(const RouteMatch& match) {
   if (match.route == nullptr) return "";
   std::string_view key = match.params.Get("keyId");
   if (!key.empty()) return "apikey:" + std::string(key);
-  if (std::string_view name = match.params.Get("name"); !name.empty()) return "connector:" + std::string(name);
+  // A named definition ("/rules/{name}" → "rule:<name>", "/analytics/detectors/{name}" →
+  // "detector:<name>") or a record of the loop ("alert:<id>", ...).
+  if (std::string_view name = match.params.Get("name"); !name.empty()) {
+    std::string_view pattern = match.route->pattern;
+    pattern = pattern.substr(0, pattern.find("/{name}"));
+    std::string_view kind = pattern.substr(pattern.rfind('/') + 1);
+    if (kind.ends_with('s')) kind.remove_suffix(1);
+    return fmt::format("{}:{}", kind, name);
+  }
+  static constexpr std::pair<std::string_view, std::string_view> kRecords[] = {
+      {"alertId", "alert"}, {"workOrderId", "workorder"}, {"recommendationId", "recommendation"},
+      {"deliveryId", "webhook-delivery"}};
+  for (const auto& [param, kind] : kRecords) {
+    if (std::string_view id = match.params.Get(param); !id.empty()) return fmt::format("{}:{}", kind, id);
+  }
   std::string_view id = match.params.Get("id");
   if (id.empty()) return "";
   if (match.route->pattern.starts_with("/models")) return "model:" + std::string(id);

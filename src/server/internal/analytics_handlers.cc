@@ -85,15 +85,7 @@ Result<HttpResponse> ListAnomalies(ApiContext& ctx, const HttpRequest& request, 
   DOPPEL_ASSIGN_OR_RETURN(analytics::AnalyticsService * service, AnalyticsOf(ctx));
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryOf(request));
   DOPPEL_ASSIGN_OR_RETURN(int64_t since, TimeParam(query, "since", std::numeric_limits<int64_t>::min()));
-  std::size_t limit = kDefaultAnomalies;
-  if (const std::string* text = query.Find("limit")) {
-    char* end = nullptr;
-    const long long n = std::strtoll(text->c_str(), &end, 10);
-    if (text->empty() || *end != '\0' || n < 1) {
-      return Status::InvalidArgument(fmt::format("'limit' must be a positive integer, got '{}'", *text));
-    }
-    limit = std::min<std::size_t>(static_cast<std::size_t>(n), kMaxAnomalies);
-  }
+  DOPPEL_ASSIGN_OR_RETURN(std::size_t limit, LimitParam(query, kDefaultAnomalies, kMaxAnomalies));
   const std::string* twin = query.Find("twin");
   const std::string twin_id = twin == nullptr ? std::string() : *twin;
   const bool filtered = static_cast<bool>(match.auth.visible) || static_cast<bool>(match.auth.masked);

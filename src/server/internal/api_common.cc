@@ -105,6 +105,17 @@ Result<bool> BoolParam(const QueryParams& query, std::string_view name, bool fal
                                  "InvalidArgument");
 }
 
+Result<std::size_t> LimitParam(const QueryParams& query, std::size_t fallback, std::size_t max) {
+  const std::string* text = query.Find("limit");
+  if (text == nullptr) return fallback;
+  std::size_t limit = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+  if (text->empty() || ec != std::errc() || end != text->data() + text->size() || limit == 0) {
+    return Status::InvalidArgument("'limit' must be a positive integer, got '" + *text + "'");
+  }
+  return std::min(limit, max);
+}
+
 Result<std::size_t> PageSize(const ApiContext& ctx, const HttpRequest& request) {
   std::string_view header = "max-items-per-page";
   std::string_view text = request.Header(header);

@@ -67,6 +67,10 @@ HttpResponse JsonWithEtag(const json::object& doc);
 Result<QueryParams> QueryOf(const HttpRequest& request);
 // A boolean query parameter ("true"/"false", any case); absent → `fallback`.
 Result<bool> BoolParam(const QueryParams& query, std::string_view name, bool fallback);
+// The `limit` query parameter of a list: a positive integer; absent → `fallback`; above `max`
+// → `max` (a list is cut, not refused). Else InvalidArgument "'limit' must be a positive
+// integer, got '…'".
+Result<std::size_t> LimitParam(const QueryParams& query, std::size_t fallback, std::size_t max);
 
 // Rows per page: from max-items-per-page (or x-ms-max-item-count), clamped to max_page_size;
 // absent → default_page_size; not a positive integer → InvalidArgument naming the header.

@@ -84,14 +84,7 @@ Result<HttpResponse> InvokeComponentCommand(ApiContext& ctx, const HttpRequest& 
 Result<HttpResponse> ListCommandInvocations(ApiContext& ctx, const HttpRequest& request, const RouteMatch& match) {
   DOPPEL_ASSIGN_OR_RETURN(command::CommandService * commands, CommandsOf(ctx));
   DOPPEL_ASSIGN_OR_RETURN(QueryParams query, QueryOf(request));
-  std::size_t limit = kDefaultListLimit;
-  if (const std::string* text = query.Find("limit")) {
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (ec != std::errc() || end != text->data() + text->size() || limit == 0) {
-      return Status::InvalidArgument(fmt::format("limit: expected a positive integer, got '{}'", *text));
-    }
-    limit = std::min(limit, kMaxListLimit);
-  }
+  DOPPEL_ASSIGN_OR_RETURN(std::size_t limit, LimitParam(query, kDefaultListLimit, kMaxListLimit));
   const std::string_view twin_id = match.params.Get("id");
   DOPPEL_RETURN_IF_ERROR(ctx.graph.GetTwin(twin_id).status());
   json::array value;

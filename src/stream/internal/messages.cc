@@ -30,8 +30,8 @@ Result<std::vector<std::string>> StringList(const json::value& v, std::string_vi
 }
 
 Result<uint8_t> EventsMask(const json::value& v) {
-  DOPPEL_ASSIGN_OR_RETURN(std::vector<std::string> names, StringList(v, "events", 3));
-  if (names.empty()) return Bad("\"events\" must name at least one of telemetry, properties, graph");
+  DOPPEL_ASSIGN_OR_RETURN(std::vector<std::string> names, StringList(v, "events", 4));
+  if (names.empty()) return Bad("\"events\" must name at least one of telemetry, properties, graph, alerts");
   uint8_t mask = 0;
   for (const std::string& name : names) {
     if (name == "telemetry") {
@@ -40,8 +40,10 @@ Result<uint8_t> EventsMask(const json::value& v) {
       mask |= kProperties;
     } else if (name == "graph") {
       mask |= kGraph;
+    } else if (name == "alerts") {
+      mask |= kAlerts;
     } else {
-      return Bad(fmt::format("unknown event kind \"{}\" (known: telemetry, properties, graph)", name));
+      return Bad(fmt::format("unknown event kind \"{}\" (known: telemetry, properties, graph, alerts)", name));
     }
   }
   return mask;
@@ -80,6 +82,7 @@ Result<std::unique_ptr<Subscription>> ParseSubscribe(const json::object& request
   auto sub = std::make_unique<Subscription>();
   int sources = 0;
   bool has_id = false;
+  bool narrowed = false;  // "events" or "paths" given
   for (const auto& [key, value] : request) {
     if (key == "op") continue;
     if (key == "id") {
@@ -102,18 +105,29 @@ Result<std::unique_ptr<Subscription>> ParseSubscribe(const json::object& request
       if (!value.is_string() || value.get_string().empty()) return Bad("\"query\" must be a query string");
       sub->kind = Subscription::Kind::kQuery;
       sub->source = value.get_string();
+    } else if (key == "alerts") {
+      ++sources;
+      if (!value.is_bool() || !value.get_bool()) return Bad("\"alerts\" must be true (every alert you may see)");
+      sub->kind = Subscription::Kind::kAlerts;
+      sub->events = kAlerts;
     } else if (key == "events") {
+      narrowed = true;
       DOPPEL_ASSIGN_OR_RETURN(sub->events, EventsMask(value));
     } else if (key == "paths") {
+      narrowed = true;
       DOPPEL_ASSIGN_OR_RETURN(std::vector<std::string> paths, StringList(value, "paths", 1000));
       sub->paths.insert(paths.begin(), paths.end());
     } else {
-      return Bad(fmt::format("unknown member \"{}\" in subscribe (known: op, id, twins, model, query, events, paths)",
-                             std::string_view(key)));
+      return Bad(fmt::format(
+          "unknown member \"{}\" in subscribe (known: op, id, twins, model, query, alerts, events, paths)",
+          std::string_view(key)));
     }
   }
   if (!has_id) return Bad("subscribe needs an \"id\" (the client's name for the subscription)");
-  if (sources != 1) return Bad("subscribe needs exactly one of \"twins\", \"model\" or \"query\"");
+  if (sources != 1) return Bad("subscribe needs exactly one of \"twins\", \"model\", \"query\" or \"alerts\"");
+  if (sub->kind == Subscription::Kind::kAlerts && narrowed) {
+    return Bad("\"events\" and \"paths\" do not apply to an \"alerts\" subscription");
+  }
   sub->tag = std::make_shared<SubscriptionTag>();
   AppendJsonString(sub->tag->quoted_id, sub->id);
   return sub;
@@ -169,6 +183,13 @@ std::string RelationshipMessage(const twin::GraphEvent& event) {
   return ToJson(msg);
 }
 
+std::string AlertMessage(const json::object& alert) {
+  json::object msg;
+  msg["type"] = "alert";
+  msg["alert"] = alert;
+  return ToJson(msg);
+}
+
 std::string SpliceSubscription(const std::string& body, const std::string& quoted_id) {
   // Every body starts {"type":"<word>", and type words hold no comma.
   std::size_t comma = body.find(',');
@@ -187,6 +208,7 @@ std::string SubscribedMessage(const Subscription& sub) {
   msg["type"] = "subscribed";
   msg["id"] = sub.id;
   msg["twins"] = sub.twins.size();
+  if (sub.kind == Subscription::Kind::kAlerts) msg["alerts"] = true;
   return ToJson(msg);
 }
 

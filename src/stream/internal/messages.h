@@ -22,7 +22,8 @@ enum EventMask : uint8_t {
   kTelemetry = 1,   // readings
   kProperties = 2,  // Twin.Update
   kGraph = 4,       // Twin.Create/Delete, Relationship.*
-  kAllEvents = 7,
+  kAlerts = 8,      // alert changes of the twin (StreamHub::PublishAlert)
+  kAllEvents = 15,
 };
 
 // Shared by a subscription and every queued message it matched, so that an unsubscribe can
@@ -33,7 +34,7 @@ struct SubscriptionTag {
 };
 
 struct Subscription {
-  enum class Kind { kTwins, kModel, kQuery };
+  enum class Kind { kTwins, kModel, kQuery, kAlerts };  // kAlerts: every alert, no twins
   std::string id;
   Kind kind = Kind::kTwins;
   std::vector<std::string> ids;  // kTwins: as given
@@ -58,6 +59,7 @@ std::string FormatTimeNs(int64_t ns);
 std::string TelemetryMessage(const ingest::Reading& reading);
 std::string TwinMessage(const twin::GraphEvent& event);
 std::string RelationshipMessage(const twin::GraphEvent& event);
+std::string AlertMessage(const json::object& alert);
 std::string SpliceSubscription(const std::string& body, const std::string& quoted_id);
 
 std::string SubscribedMessage(const Subscription& sub);
