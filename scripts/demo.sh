@@ -201,6 +201,11 @@ python3 "$root/scripts/demo-simulation.py" "$url" || die "the simulation part of
 echo
 python3 "$root/scripts/demo-analytics.py" "$url" || die "the analytics part of the demo failed"
 
+# Closing the loop: the bearing-wear rule derates kr-wtg-03 within the safety envelope, the
+# simulator obeys, an alert is raised and a work order opened (docs/automation.md).
+echo
+python3 "$root/scripts/demo-automation.py" "$url" || die "the closing-the-loop part of the demo failed"
+
 if [[ ${DEMO_EXIT_AFTER_LOAD:-0} == 1 ]]; then
   echo
   echo "demo: DEMO_EXIT_AFTER_LOAD=1: stopping the simulator, the server and the broker"
@@ -220,6 +225,7 @@ if [[ -n ${DOPPEL_TOKEN:-} ]]; then
 fi
 cat <<HELP
 
+demo: the dashboard is at $url/ (open it in a browser: the farm and the line, live).
 demo: the API is at $url (Azure Digital Twins REST API). Try:
   curl $url/healthz
   curl $url/digitaltwins/kr-wtg-04
@@ -235,6 +241,10 @@ demo: the API is at $url (Azure Digital Twins REST API). Try:
   curl $url/digitaltwins/kr-wtg-03-mainbearing/analytics   # anomaly score, RUL with its interval
   curl $url/digitaltwins/halden-l1/kpis                    # OEE of the line over the last 8 hours
   curl "$url/analytics/anomalies?limit=5"
+  curl "$url/alerts?state=open"                            # raised by rules, acknowledged by people
+  curl "$url/workorders?open=true"                          # with the evidence and the RUL-derived due date
+  curl "$url/automation/actions?limit=10"                   # every automated action, clamped or not
+  curl $url/digitaltwins/kr-wtg-03/envelope                 # the bounds automation cannot exceed
   curl $url/metrics
   curl $url/openapi.json
   $binary --url $url twins patch kr-wtg-01 '[{"op": "replace", "path": "/rotorSpeedLimit", "value": 11.0}]'

@@ -143,6 +143,7 @@ void AnalyticsService::State::TrainJob(std::shared_ptr<const RulDef> def) {
 }
 
 void AnalyticsService::State::EnsureTrackers(const service_internal::Routing& current) {
+  std::vector<ingest::Reading> outputs;
   for (const auto& unit : current.units) {
     std::shared_ptr<const RulModel> model;
     {
@@ -159,11 +160,15 @@ void AnalyticsService::State::EnsureTrackers(const service_internal::Routing& cu
       unit->has_estimate = false;
       continue;
     }
-    ReplayUnit(*unit, std::move(model));
+    ReplayUnit(*unit, std::move(model), outputs);
   }
+  const auto [written, failed] = service_internal::WriteByTwin(ingestor, outputs);
+  rul_written.fetch_add(written, std::memory_order_relaxed);
+  write_failures.fetch_add(failed, std::memory_order_relaxed);
 }
 
-void AnalyticsService::State::ReplayUnit(RulUnit& unit, std::shared_ptr<const RulModel> model) {
+void AnalyticsService::State::ReplayUnit(RulUnit& unit, std::shared_ptr<const RulModel> model,
+                                        std::vector<ingest::Reading>& out) {
   const UnitReadings readings = ReadUnit(ingestor.store(), *unit.def, unit.twin_id);
   unit.model = model;
   unit.tracker.reset();
@@ -176,6 +181,7 @@ void AnalyticsService::State::ReplayUnit(RulUnit& unit, std::shared_ptr<const Ru
   std::vector<Cycle> replayed;
   for (const auto& [time, column, value] : readings.points) unit.cycles->Add(time, column, value, replayed);
   for (const Cycle& c : replayed) AddCycle(unit, c, nullptr);
+  if (unit.has_estimate) EmitEstimate(unit, unit.estimate_time, out);
 }
 
 void AnalyticsService::State::FeedUnit(const service_internal::ColumnRecord& record, std::vector<ingest::Reading>& out) {
@@ -202,11 +208,14 @@ void AnalyticsService::State::AddCycle(RulUnit& unit, const Cycle& cycle, std::v
   unit.estimate_time = cycle.time;
   unit.has_estimate = true;
   cycles.fetch_add(1, std::memory_order_relaxed);
-  if (out == nullptr) return;
+  if (out != nullptr) EmitEstimate(unit, cycle.time, *out);
+}
+
+void AnalyticsService::State::EmitEstimate(const RulUnit& unit, int64_t time, std::vector<ingest::Reading>& out) const {
   const service_internal::RulOutputs& o = unit.def->outputs;
   const auto emit = [&](const std::string& path, double value) {
     if (path.empty() || !std::isfinite(value)) return;
-    out->push_back(ingest::Reading{.twin_id = unit.twin_id, .path = path, .time = cycle.time, .value = value});
+    out.push_back(ingest::Reading{.twin_id = unit.twin_id, .path = path, .time = time, .value = value});
   };
   emit(o.rul, unit.estimate.rul);
   emit(o.low, unit.estimate.low);

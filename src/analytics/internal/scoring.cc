@@ -29,8 +29,11 @@ json::object EventJson(const AnomalyEvent& e) {
                       {"evidence", e.evidence}};
 }
 
-// Writes readings in groups of one twin each (a twin whose model lacks an output path fails
-// alone); answers (written, failed groups).
+
+}  // namespace
+
+namespace service_internal {
+
 std::pair<uint64_t, uint64_t> WriteByTwin(ingest::Ingestor& ingestor, const std::vector<ingest::Reading>& readings) {
   if (readings.empty()) return {0, 0};
   std::vector<std::span<const ingest::Reading>> groups;
@@ -54,9 +57,6 @@ std::pair<uint64_t, uint64_t> WriteByTwin(ingest::Ingestor& ingestor, const std:
   return {written, failed};
 }
 
-}  // namespace
-
-namespace service_internal {
 
 std::string TimeText(int64_t time_ns) {
   return FormatRfc3339(TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(time_ns))));
@@ -259,7 +259,7 @@ void AnalyticsService::State::Process(Scratch& batch) {
     std::lock_guard lock(rul_mu);
     for (const service_internal::ColumnRecord& record : batch.columns) FeedUnit(record, outputs);
   }
-  const auto [written, failed] = WriteByTwin(ingestor, outputs);
+  const auto [written, failed] = service_internal::WriteByTwin(ingestor, outputs);
   rul_written.fetch_add(written, std::memory_order_relaxed);
   write_failures.fetch_add(failed, std::memory_order_relaxed);
 }
@@ -271,7 +271,7 @@ void AnalyticsService::State::WriteScores(const std::vector<service_internal::Sc
   for (const service_internal::ScoreRecord& r : scores) {
     readings.push_back(ingest::Reading{.twin_id = r.slot->twin_id, .path = r.slot->def->output, .time = r.time, .value = r.score});
   }
-  const auto [written, failed] = WriteByTwin(ingestor, readings);
+  const auto [written, failed] = service_internal::WriteByTwin(ingestor, readings);
   score_written.fetch_add(written, std::memory_order_relaxed);
   write_failures.fetch_add(failed, std::memory_order_relaxed);
 }

@@ -165,6 +165,10 @@ struct RulEntry {
   std::string error = {};
 };
 
+// Writes derived readings in groups of one twin each (a twin whose model lacks an output path
+// fails alone); answers (written, failed groups). internal/scoring.cc.
+std::pair<uint64_t, uint64_t> WriteByTwin(ingest::Ingestor& ingestor, const std::vector<ingest::Reading>& readings);
+
 }  // namespace doppel::analytics::service_internal
 
 namespace doppel::analytics {
@@ -283,10 +287,16 @@ struct AnalyticsService::State {
   // ---- RUL (internal/rul_training.cc) ----
   void TrainJob(std::shared_ptr<const service_internal::RulDef> def);
   // Gives each unit of `routing` the current model of its definition (replaying its history)
-  // when its tracker was made with another one. Caller holds rebuild_mu.
+  // when its tracker was made with another one, and publishes each replayed unit's current
+  // estimate as its output telemetry at once (rules and screens need not wait for the next
+  // cycle). Caller holds rebuild_mu.
   void EnsureTrackers(const service_internal::Routing& routing);
-  // (Re)builds one unit's tracker from its history. Caller holds rul_mu.
-  void ReplayUnit(service_internal::RulUnit& unit, std::shared_ptr<const RulModel> model);
+  // (Re)builds one unit's tracker from its history; its latest estimate's outputs go to `out`.
+  // Caller holds rul_mu.
+  void ReplayUnit(service_internal::RulUnit& unit, std::shared_ptr<const RulModel> model,
+                  std::vector<ingest::Reading>& out);
+  // The outputs of the unit's current estimate (rul, low, high, health) at `time`.
+  void EmitEstimate(const service_internal::RulUnit& unit, int64_t time, std::vector<ingest::Reading>& out) const;
   // Feeds one live reading of a unit's column; completed cycles' outputs go to `out`.
   void FeedUnit(const service_internal::ColumnRecord& record, std::vector<ingest::Reading>& out);
   void AddCycle(service_internal::RulUnit& unit, const service_internal::Cycle& cycle, std::vector<ingest::Reading>* out);

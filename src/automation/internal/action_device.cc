@@ -153,7 +153,7 @@ void ActionRunner::StartRamp(const ActionContext& ctx, const std::string& proper
   applied["target"] = target;
   applied["ramp"] = json::object{{"maxRatePerMinute", rate}, {"maxStep", step}, {"intervalSeconds", seconds}};
   const json::value* reason = record.if_contains("reason");
-  record["reason"] = fmt::format("{}{}ramping to {} by at most {} every {}s (maxRatePerMinute {})",
+  record["reason"] = fmt::format("{}{}ramping to {:.6g} by at most {:.6g} every {:.6g}s (maxRatePerMinute {:.6g})",
                                  reason == nullptr ? "" : std::string_view(reason->as_string()),
                                  reason == nullptr ? "" : "; ", target, step, seconds, rate);
   const json::value* approved_by = record.if_contains("approvedBy");
