@@ -81,6 +81,9 @@ Result<std::unique_ptr<FleetLink>> FleetLink::Create(Fleet& fleet, LinkOptions o
   // of commands from a previous run.
   struct ::mosquitto* mosq = mosquitto_new(options.client_id.c_str(), true, nullptr);
   if (mosq == nullptr) return Status::Internal("mosquitto_new failed");
+  // A device answers a command at once: without this, Nagle's algorithm holds the small
+  // response back until the broker's delayed ACK (~40 ms per hop, bench/RESULTS.md).
+  mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
   auto link = std::unique_ptr<FleetLink>(new FleetLink(fleet, std::move(options), clock, mosq));
   mosquitto_user_data_set(mosq, link.get());
   mosquitto_connect_callback_set(mosq, &FleetLink::ConnectTrampoline);

@@ -4,113 +4,16 @@
 // completes the invocation; a rotor-speed limit written with PATCH reaches it as a desired
 // property and its report acknowledges it in the twin's $metadata.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <sstream>
-#include <thread>
 
 #include "server_process.h"
 #include "support/mosquitto_broker.h"
 #include "test_models.h"
-
-extern char** environ;
+#include "wind_farm_rig.h"
 
 namespace doppel::testing {
 namespace {
-
-namespace fs = std::filesystem;
-
-// Polls `probe` until it returns true or `timeout` passes.
-bool Eventually(const std::function<bool()>& probe, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return probe();
-}
-
-// `doppel devsim` as a child process; SIGTERM and reaped on destruction. Its log goes to a file.
-class Devsim {
- public:
-  Devsim(const std::vector<std::string>& args, std::string log) : log_(std::move(log)) {
-    std::vector<std::string> argv = {DOPPEL_BINARY, "devsim"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (std::string& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, DOPPEL_BINARY, &actions, nullptr, cargv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Devsim() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (waitpid(pid_, &status, WNOHANG) == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-  }
-  bool running() const { return pid_ > 0 && kill(pid_, 0) == 0; }
-  std::string Log() const {
-    std::ifstream in(log_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The wind-farm example's models (one batch) and twins, through the API.
-void LoadWindFarm(client::HttpClient& http) {
-  const fs::path root = fs::path(DOPPEL_SOURCE_DIR) / "examples" / "wind-farm";
-  json::array models;
-  for (const auto& entry : fs::directory_iterator(root / "models")) {
-    if (entry.path().extension() == ".json") models.push_back(Json(ReadText(entry.path())));
-  }
-  auto added = Send(http, "POST", "/models", ToJson(models));
-  ASSERT_EQ(added.status, 201) << added.body;
-  json::value twins = Json(ReadText(root / "twins.json"));
-  for (const json::value& twin : twins.at("twins").as_array()) {
-    std::string id(twin.at("$dtId").as_string());
-    auto put = Send(http, "PUT", "/digitaltwins/" + id, ToJson(twin));
-    ASSERT_EQ(put.status, 200) << id << ": " << put.body;
-  }
-  for (const json::value& rel : twins.at("relationships").as_array()) {
-    std::string path = "/digitaltwins/" + std::string(rel.at("$sourceId").as_string()) + "/relationships/" +
-                       std::string(rel.at("$relationshipId").as_string());
-    auto put = Send(http, "PUT", path, ToJson(rel));
-    ASSERT_EQ(put.status, 200) << path << ": " << put.body;
-  }
-}
-
-double MetricValue(const std::string& metrics, const std::string& name) {
-  std::size_t at = metrics.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(metrics.substr(at + name.size() + 2));
-}
 
 class CommandEndToEndTest : public ::testing::Test {
  protected:
@@ -119,41 +22,24 @@ class CommandEndToEndTest : public ::testing::Test {
     ASSERT_TRUE(broker.ok()) << broker.status().ToString();
     broker_ = std::move(*broker);
     config_ = dir_.Sub("doppel.json");
-    const std::string& config = config_;
-    // As scripts/demo.sh: the site level of the topics is learned from where each device
-    // publishes; "values" is the fallback for a twin not heard from.
-    WriteFile(config, R"({"connectors": [{"name": "it", "broker": ")" + broker_->url() +
-                          R"(", "clientId": "doppel-cmd-it", "mappings": [
-        {"topic": "doppel/+/{twinId}/telemetry", "timestamp": {"field": "ts", "format": "rfc3339"}},
-        {"topic": "doppel/+/{twinId}/properties", "target": "properties"}],
-      "commands": {
-        "request": "doppel/{site}/{twinId}/commands/{commandName}",
-        "response": "doppel/+/{twinId}/commands/{commandName}/response",
-        "desired": "doppel/{site}/{twinId}/desired",
-        "learn": ["doppel/{site}/{twinId}/telemetry", "doppel/{site}/{twinId}/properties"],
-        "values": {"site": "kestrel-ridge"}}}]})");
-    auto server = ServerProcess::Start(dir_.Sub("data"), {"--config", config});
+    WriteFile(config_, WindFarmConnectorConfig(broker_->url(), "doppel-cmd-it"));
+    auto server = ServerProcess::Start(dir_.Sub("data"), {"--config", config_});
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
     http_ = Connect(server_->url());
-    LoadWindFarm(*http_);
+    ASSERT_EQ(LoadWindFarmTwins(server_->url(), dir_.Sub("load")), "");
     // A turbine Doppel knows and the simulator does not.
     auto ghost = Send(*http_, "PUT", "/digitaltwins/ghost-wtg",
                       R"({"$metadata": {"$model": "dtmi:doppel:example:windfarm:WindTurbine;1"},
                           "nacelle": {"$metadata": {}}})");
     ASSERT_EQ(ghost.status, 200) << ghost.body;
-    ASSERT_TRUE(Eventually([&] {
-      std::string metrics = Send(*http_, "GET", "/metrics").body;
-      return MetricValue(metrics, "doppel_command_transport_subscribed") == 1;
-    })) << server_->Output();
-    devsim_ = std::make_unique<Devsim>(
-        std::vector<std::string>{"--broker", broker_->url(), "--client-id", "doppel-devsim-cmd-it", "--twins",
-                                 std::string(DOPPEL_SOURCE_DIR) + "/examples/wind-farm/twins.json", "--log-level",
-                                 "info"},
-        dir_.Sub("devsim.log"));
+    ASSERT_TRUE(Eventually([&] { return Metric(*http_, "doppel_command_transport_subscribed") == 1; }))
+        << server_->Output();
+    devsim_ = StartDevsim(broker_->url(), "doppel-devsim-cmd-it", {}, dir_.Sub("devsim.log"));
+    ASSERT_NE(devsim_, nullptr);
     // Learned from its telemetry: Doppel now knows on which site each turbine listens.
     ASSERT_TRUE(Eventually([&] {
-      return MetricValue(Send(*http_, "GET", "/metrics").body, "doppel_command_transport_learned_twins") >= 4;
+      return Metric(*http_, "doppel_command_transport_learned_twins") >= 4;
     })) << devsim_->Log();
   }
 
@@ -168,7 +54,7 @@ class CommandEndToEndTest : public ::testing::Test {
   std::unique_ptr<MosquittoBroker> broker_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<client::HttpClient> http_;
-  std::unique_ptr<Devsim> devsim_;
+  std::unique_ptr<ChildProcess> devsim_;
 };
 
 TEST_F(CommandEndToEndTest, StopAndStartSucceedWithTheSimulatorsAnswer) {
