@@ -33,6 +33,7 @@
 #include "server/http_server.h"
 #include "command/command_service.h"
 #include "command/mqtt_command_transport.h"
+#include "command/routing_command_transport.h"
 #include "sim/simulation_service.h"
 #include "store/rocks_journal.h"
 #include "stream/stream_hub.h"
@@ -389,9 +390,12 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     }
     command_transport = std::move(created).value();
   }
+  // Each twin's commands go to the connector that serves it (docs/commands.md).
+  command::RoutingCommandTransport command_routes;
+  if (command_transport != nullptr) command_routes.SetFallback(command_transport.get());
   auto commands = command::CommandService::Open(
       {.dir = options.data_dir.empty() ? "" : (fs::path(options.data_dir) / "commands").string()}, graph, events,
-      command_transport.get(), clock);
+      command_routes.empty() ? nullptr : &command_routes, clock);
   if (!commands.ok()) {
     spdlog::error("cannot open the command service: {}", commands.status().ToString());
     return 1;
