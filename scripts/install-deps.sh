@@ -12,6 +12,7 @@ PACKAGES=(
   librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
   libgtest-dev google-mock libbenchmark-dev zlib1g-dev
   mosquitto mosquitto-clients libmosquitto-dev openssl
+  libmodbus-dev
   libeigen3-dev libpugixml-dev libzip-dev zipcmp zipmerge ziptool
   libxgboost-dev
 )
@@ -58,11 +59,18 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The dashboard's npm packages, exactly as locked; again whenever the lock file changes.
-if [[ -n $web ]]; then
-  web_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../web" && pwd)
-  if [[ ! -f $web_dir/node_modules/.package-lock.json || $web_dir/package-lock.json -nt $web_dir/node_modules/.package-lock.json ]]; then
-    echo "install-deps: npm ci in web/"
-    (cd "$web_dir" && npm ci --no-audit --no-fund --loglevel=error)
+# npm packages exactly as locked, in a folder of the checkout; again whenever the lock changes.
+npm_ci_if_stale() {
+  local dir
+  dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../$1" && pwd)
+  if [[ ! -f $dir/node_modules/.package-lock.json || $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    echo "install-deps: npm ci in $1/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+}
+
+# The dashboard's npm packages; node-opcua, the OPC UA server of the tests (docs/opcua.md).
+if [[ -n $web ]]; then
+  npm_ci_if_stale web
+  npm_ci_if_stale tests/opcua
 fi

@@ -15,6 +15,7 @@
 #include "app/fmu_host_command.h"
 #include "app/load_command.h"
 #include "app/models_command.h"
+#include "app/opcua_command.h"
 #include "app/query_command.h"
 #include "app/serve_command.h"
 #include "app/twins_command.h"
@@ -176,6 +177,7 @@ int RunCli(int argc, char** argv) {
   AddDevsimCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
   AddApiKeyCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
   AddFmuHostCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
+  AddOpcUaCommand(cli.app, [&cli](Action action) { cli.action = std::move(action); });
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

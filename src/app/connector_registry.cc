@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -78,12 +79,65 @@ Result<std::unique_ptr<ConnectorRegistry>> ConnectorRegistry::Open(std::vector<M
   return registry;
 }
 
+Status ConnectorRegistry::AddOpcUa(std::vector<connect::opcua::OpcUaConnectorConfig> configs) {
+  std::lock_guard lock(mu_);
+  for (connect::opcua::OpcUaConnectorConfig& config : configs) {
+    if (std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.connector->config().name == config.name; }) !=
+            entries_.end() ||
+        std::find_if(opcua_.begin(), opcua_.end(), [&](const auto& c) { return c->config().name == config.name; }) !=
+            opcua_.end()) {
+      return Status::Conflict("a connector named '" + config.name + "' already exists");
+    }
+    opcua_.push_back(std::make_unique<connect::opcua::OpcUaConnector>(std::move(config), ingestor_, graph_, clock_));
+  }
+  return Status::Ok();
+}
+
+Status ConnectorRegistry::AddModbus(std::vector<connect::modbus::ModbusConnectorConfig> configs) {
+  std::lock_guard lock(mu_);
+  for (connect::modbus::ModbusConnectorConfig& config : configs) {
+    const auto named = [&](const auto& c) { return c->config().name == config.name; };
+    if (std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) { return named(e.connector); }) ||
+        std::any_of(opcua_.begin(), opcua_.end(), named) || std::any_of(modbus_.begin(), modbus_.end(), named)) {
+      return Status::Conflict("a connector named '" + config.name + "' already exists");
+    }
+    if (!data_dir_.empty()) config.buffer_dir = (fs::path(data_dir_) / "connectors" / config.name).string();
+    modbus_.push_back(std::make_unique<connect::modbus::ModbusConnector>(std::move(config), ingestor_, graph_, clock_));
+  }
+  return Status::Ok();
+}
+
+void ConnectorRegistry::ForEachModbusConnector(const std::function<bool(connect::modbus::ModbusConnector&)>& visit) {
+  std::lock_guard lock(mu_);
+  for (auto& connector : modbus_) {
+    if (visit(*connector)) return;
+  }
+}
+
 Status ConnectorRegistry::StartAll() {
   std::lock_guard lock(mu_);
+  for (auto& connector : opcua_) {
+    if (Status started = connector->Start(); !started.ok()) {
+      for (auto& c : opcua_) c->Stop();
+      return WithPrefix(started, "cannot start OPC UA connector '" + connector->config().name + "': ");
+    }
+    spdlog::info("OPC UA connector '{}' started ({})", connector->config().name, connector->config().endpoint);
+  }
+  for (auto& connector : modbus_) {
+    if (Status started = connector->Start(); !started.ok()) {
+      for (auto& c : modbus_) c->Stop();
+      for (auto& c : opcua_) c->Stop();
+      return WithPrefix(started, "cannot start Modbus connector '" + connector->config().name + "': ");
+    }
+    spdlog::info("Modbus connector '{}' started ({}:{})", connector->config().name, connector->config().host,
+                 connector->config().port);
+  }
   for (Entry& entry : entries_) {
     const MqttConnectorConfig& config = entry.connector->config();
     if (Status started = entry.connector->Start(); !started.ok()) {
       for (Entry& e : entries_) e.connector->Stop();
+      for (auto& c : opcua_) c->Stop();
+      for (auto& c : modbus_) c->Stop();
       return WithPrefix(started, "cannot start MQTT connector '" + config.name + "': ");
     }
     spdlog::info("MQTT connector '{}' started ({}, from {})", config.name, config.broker,
@@ -96,9 +150,17 @@ void ConnectorRegistry::StopAll() {
   std::lock_guard lock(mu_);
   stopped_ = true;
   for (Entry& entry : entries_) entry.connector->Stop();
+  for (auto& connector : opcua_) connector->Stop();
+  for (auto& connector : modbus_) connector->Stop();
 }
 
 Result<std::pair<bool, json::object>> ConnectorRegistry::Put(std::string_view name, const json::value& config) {
+  if (connect::opcua::IsOpcUaConnectorObject(config)) {
+    return Status::InvalidArgument("OPC UA connectors are defined in the config file (docs/opcua.md)");
+  }
+  if (connect::modbus::IsModbusConnectorObject(config)) {
+    return Status::InvalidArgument("Modbus connectors are defined in the config file (docs/modbus.md)");
+  }
   DOPPEL_ASSIGN_OR_RETURN(json::value definition, NamedDefinition(name, config));
   DOPPEL_ASSIGN_OR_RETURN(MqttConnectorConfig parsed, connect::mqtt::ParseMqttConnectorConfig(definition));
   std::lock_guard lock(mu_);
@@ -163,6 +225,16 @@ json::array ConnectorRegistry::Health() const {
     health["source"] = entry.from_config ? "config" : "api";
     all.push_back(std::move(health));
   }
+  for (const auto& connector : opcua_) {
+    json::object health = connector->HealthJson();
+    health["source"] = "config";
+    all.push_back(std::move(health));
+  }
+  for (const auto& connector : modbus_) {
+    json::object health = connector->HealthJson();
+    health["source"] = "config";
+    all.push_back(std::move(health));
+  }
   return all;
 }
 
@@ -171,6 +243,12 @@ void ConnectorRegistry::RenderMetrics(std::string& out) const {
   std::vector<const MqttConnector*> all;
   for (const Entry& entry : entries_) all.push_back(entry.connector.get());
   if (!all.empty()) connect::mqtt::RenderMqttMetrics(all, out);
+  std::vector<const connect::opcua::OpcUaConnector*> opcua;
+  for (const auto& connector : opcua_) opcua.push_back(connector.get());
+  if (!opcua.empty()) connect::opcua::RenderOpcUaMetrics(opcua, out);
+  std::vector<const connect::modbus::ModbusConnector*> modbus;
+  for (const auto& connector : modbus_) modbus.push_back(connector.get());
+  if (!modbus.empty()) connect::modbus::RenderModbusMetrics(modbus, out);
 }
 
 void ConnectorRegistry::AddTo(server::ApiServices& services) {
@@ -185,6 +263,16 @@ std::unique_ptr<MqttConnector> ConnectorRegistry::Make(MqttConnectorConfig confi
 }
 
 Status ConnectorRegistry::CheckUnique(const MqttConnectorConfig& config, const Entry* replacing) const {
+  for (const auto& modbus : modbus_) {
+    if (modbus->config().name == config.name) {
+      return Status::Conflict("a connector named '" + config.name + "' already exists (a Modbus one, from the config file)");
+    }
+  }
+  for (const auto& opcua : opcua_) {
+    if (opcua->config().name == config.name) {
+      return Status::Conflict("a connector named '" + config.name + "' already exists (an OPC UA one, from the config file)");
+    }
+  }
   for (const Entry& entry : entries_) {
     if (&entry == replacing) continue;
     const MqttConnectorConfig& other = entry.connector->config();

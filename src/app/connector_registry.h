@@ -19,6 +19,7 @@
 // /healthz and /metrics. The ingestor, graph and clock must outlive the registry.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,8 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "connect/mqtt/mqtt_connector.h"
+#include "connect/modbus/modbus_connector.h"
+#include "connect/opcua/opcua_connector.h"
 #include "ingest/ingestor.h"
 #include "server/api.h"
 #include "twin/twin_graph.h"
@@ -53,6 +56,17 @@ class ConnectorRegistry {
   ~ConnectorRegistry();  // StopAll()
   ConnectorRegistry(const ConnectorRegistry&) = delete;
   ConnectorRegistry& operator=(const ConnectorRegistry&) = delete;
+
+  // Adds the config file's OPC UA connectors (docs/opcua.md), created, not started; call before
+  // StartAll. Conflict when a name is taken. OPC UA connectors come from the config file only.
+  Status AddOpcUa(std::vector<connect::opcua::OpcUaConnectorConfig> configs);
+  // Adds the config file's Modbus connectors (docs/modbus.md), created, not started; call
+  // before StartAll. With a data directory each gets a store-and-forward buffer in
+  // <data_dir>/connectors/<name>. Conflict when a name is taken. Config file only, as OPC UA.
+  Status AddModbus(std::vector<connect::modbus::ModbusConnectorConfig> configs);
+  // Calls `visit` with each Modbus connector, under the registry's lock, until it returns true
+  // (the Modbus command transport's way to them; a visit may block for a device write).
+  void ForEachModbusConnector(const std::function<bool(connect::modbus::ModbusConnector&)>& visit);
 
   // Starts every connector (config file's first), or none: on a failure the started ones are
   // stopped and the error names the connector.
@@ -102,6 +116,8 @@ class ConnectorRegistry {
   mutable std::mutex mu_;
   std::vector<Entry> entries_;  // guarded by mu_; config file's first, then in creation order
   bool stopped_ = false;        // guarded by mu_; StopAll was called
+  std::vector<std::unique_ptr<connect::opcua::OpcUaConnector>> opcua_;  // guarded by mu_
+  std::vector<std::unique_ptr<connect::modbus::ModbusConnector>> modbus_;  // guarded by mu_
 };
 
 }  // namespace doppel::app

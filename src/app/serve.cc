@@ -33,6 +33,8 @@
 #include "server/http_server.h"
 #include "command/command_service.h"
 #include "command/mqtt_command_transport.h"
+#include "command/modbus_command_transport.h"
+#include "command/opcua_command_transport.h"
 #include "command/routing_command_transport.h"
 #include "sim/simulation_service.h"
 #include "store/rocks_journal.h"
@@ -352,6 +354,16 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     spdlog::error("cannot load the MQTT connectors: {}", connectors.status().ToString());
     return 1;
   }
+  // Modbus TCP connectors (docs/modbus.md), config file only; started with the others.
+  if (Status added = (*connectors)->AddModbus(options.modbus_connectors); !added.ok()) {
+    spdlog::error("cannot set up the Modbus connectors: {}", added.ToString());
+    return 1;
+  }
+  // OPC UA connectors (docs/opcua.md), config file only; started with the others.
+  if (Status added = (*connectors)->AddOpcUa(options.opcua_connectors); !added.ok()) {
+    spdlog::error("cannot set up the OPC UA connectors: {}", added.ToString());
+    return 1;
+  }
   (*connectors)->AddTo(services);
   // Simulation (docs/simulation.md): the model catalogue, bindings, shadow runs, what-if jobs.
   sim::ModelCatalog catalog = sim::ModelCatalog::WithBuiltins();
@@ -390,8 +402,34 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
     }
     command_transport = std::move(created).value();
   }
+  // OPC UA commands and setpoints (docs/opcua.md): a transport (its own session) per OPC UA
+  // connector that maps a command or a writable node.
+  std::vector<std::unique_ptr<command::OpcUaCommandTransport>> opcua_transports;
+  for (const connect::opcua::OpcUaConnectorConfig& config : options.opcua_connectors) {
+    const bool writes = std::any_of(config.nodes.begin(), config.nodes.end(), [](const auto& n) { return n.write; });
+    if (config.commands.empty() && !writes) continue;
+    auto created = command::OpcUaCommandTransport::Create(config);
+    if (!created.ok()) {
+      spdlog::error("cannot set up the OPC UA command transport: {}", created.status().ToString());
+      return 1;
+    }
+    opcua_transports.push_back(std::move(created).value());
+  }
   // Each twin's commands go to the connector that serves it (docs/commands.md).
   command::RoutingCommandTransport command_routes;
+  for (const auto& transport : opcua_transports) {
+    command_routes.Add(transport.get(), [t = transport.get()](std::string_view twin) { return t->Serves(twin); });
+  }
+  // Modbus setpoints and commands (docs/modbus.md), for the twins a Modbus connector maps.
+  std::unique_ptr<command::ModbusCommandTransport> modbus_transport;
+  if (!options.modbus_connectors.empty()) {
+    modbus_transport = std::make_unique<command::ModbusCommandTransport>(
+        [&connectors](const command::ModbusCommandTransport::ConnectorVisitor& visit) {
+          (*connectors)->ForEachModbusConnector(visit);
+        });
+    command_routes.Add(modbus_transport.get(),
+                       [t = modbus_transport.get()](std::string_view twin) { return t->Serves(twin); });
+  }
   if (command_transport != nullptr) command_routes.SetFallback(command_transport.get());
   auto commands = command::CommandService::Open(
       {.dir = options.data_dir.empty() ? "" : (fs::path(options.data_dir) / "commands").string()}, graph, events,
@@ -404,6 +442,13 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   services.metrics.push_back([&commands](std::string& out) { (*commands)->RenderMetrics(out); });
   if (command_transport != nullptr) {
     services.metrics.push_back([&command_transport](std::string& out) { command_transport->RenderMetrics(out); });
+  }
+  for (const auto& transport : opcua_transports) {
+    services.metrics.push_back([t = transport.get()](std::string& out) { t->RenderMetrics(out); });
+    if (Status started = transport->Start(); !started.ok()) {
+      spdlog::error("cannot start the OPC UA command transport: {}", started.ToString());
+      return 1;
+    }
   }
   (*commands)->Start();
   // Closing the loop (docs/automation.md): webhooks out, alerts, work orders, and the rules
@@ -499,6 +544,7 @@ int Run(const ServeOptions& options, const sigset_t& stop_signals) {
   (*commands)->Stop();  // wakes requests still waiting for a device, so http.Stop need not wait
   http.Stop();
   if (command_transport != nullptr) command_transport->Stop();
+  for (const auto& transport : opcua_transports) transport->Stop();
   (*simulation)->Stop();  // persists the shadow states
   (*analytics_service)->Stop();  // persists the detector states
   (*webhooks)->Stop();  // pending deliveries stay on disk for the next start

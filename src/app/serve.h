@@ -24,6 +24,8 @@
 #include "base/status.h"
 #include "command/mqtt_command_transport.h"
 #include "connect/mqtt/mqtt_connector.h"
+#include "connect/modbus/modbus_connector.h"
+#include "connect/opcua/opcua_connector.h"
 #include "server/http_server.h"
 #include "tsdb/series_store.h"
 
@@ -59,6 +61,10 @@ struct ServeOptions {
   std::chrono::seconds retention_interval{600};
   // MQTT connectors (docs/mqtt.md), started after the API is listening, stopped first.
   std::vector<connect::mqtt::MqttConnectorConfig> connectors;
+  // OPC UA connectors (docs/opcua.md): the "connectors" entries with "type": "opcua".
+  std::vector<connect::opcua::OpcUaConnectorConfig> opcua_connectors;
+  // Modbus TCP connectors (docs/modbus.md): the "connectors" entries with "type": "modbus".
+  std::vector<connect::modbus::ModbusConnectorConfig> modbus_connectors;
   // Commands and desired properties to devices (docs/commands.md): from a connector's
   // "commands" block, over that connector's broker. At most one (the config refuses more).
   std::optional<command::MqttCommandTransportConfig> command_transport;

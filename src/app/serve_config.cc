@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "app/serve.h"
+#include "connect/modbus/modbus_connector.h"
+#include "connect/opcua/opcua_connector.h"
 #include "history/history_request.h"
 
 namespace doppel::app {
@@ -223,7 +225,29 @@ Status ApplyServeConfig(const json::value& config, const std::string& base_dir, 
     } else if (key == "connectors") {
       // A connector's "commands" block is the command transport's (docs/commands.md); the
       // connector parser, strict about keys, sees the rest.
-      auto split = command::SplitCommandConfigs(value);
+      // OPC UA connectors ("type": "opcua", docs/opcua.md) are parsed apart; the rest are MQTT.
+      json::value mqtt_connectors = value;
+      if (value.is_array()) {
+        json::array others;
+        for (const json::value& connector : value.get_array()) {
+          // Modbus connectors ("type": "modbus", docs/modbus.md), likewise apart.
+          if (connect::modbus::IsModbusConnectorObject(connector)) {
+            auto modbus = connect::modbus::ParseModbusConnectorConfig(connector);
+            if (!modbus.ok()) return ConfigError(key, modbus.status().message());
+            options.modbus_connectors.push_back(std::move(modbus).value());
+            continue;
+          }
+          if (!connect::opcua::IsOpcUaConnectorObject(connector)) {
+            others.push_back(connector);
+            continue;
+          }
+          auto opcua = connect::opcua::ParseOpcUaConnectorConfig(connector);
+          if (!opcua.ok()) return ConfigError(key, opcua.status().message());
+          options.opcua_connectors.push_back(std::move(opcua).value());
+        }
+        mqtt_connectors = std::move(others);
+      }
+      auto split = command::SplitCommandConfigs(mqtt_connectors);
       if (!split.ok()) return ConfigError(key, split.status().message());
       auto connectors = connect::mqtt::ParseMqttConnectorConfigs(split->connectors);
       if (!connectors.ok()) return ConfigError(key, connectors.status().message());

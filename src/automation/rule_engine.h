@@ -119,7 +119,9 @@ struct InstanceStatus {
 
 struct RuleEngineOptions {
   std::size_t max_rules = 100'000;
-  std::size_t max_instances = 10'000'000;  // (rule, twin) pairs; beyond, Put is ResourceExhausted
+  // (rule, twin) pairs; beyond, Put is ResourceExhausted. ~1.6 KB each (bench/RESULTS.md), so
+  // the default bounds the engine near 3 GB.
+  std::size_t max_instances = 2'000'000;
   std::size_t max_queue = 1'000'000;  // queued updates; beyond, the oldest are dropped and counted
   rules::ExpressionLimits limits = {};
 };

@@ -25,6 +25,7 @@ extern "C" int http_request_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int line_protocol_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int mqtt_codec_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int mqtt_mapping_fuzzFuzzOne(const uint8_t* data, size_t size);
+extern "C" int opcua_message_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int bearer_token_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int audit_record_fuzzFuzzOne(const uint8_t* data, size_t size);
 extern "C" int scenario_request_fuzzFuzzOne(const uint8_t* data, size_t size);
@@ -80,6 +81,7 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay,
                                            Target{"line_protocol", line_protocol_fuzzFuzzOne},
                                            Target{"mqtt_codec", mqtt_codec_fuzzFuzzOne},
                                            Target{"mqtt_mapping", mqtt_mapping_fuzzFuzzOne},
+                                           Target{"opcua_message", opcua_message_fuzzFuzzOne},
                                            Target{"bearer_token", bearer_token_fuzzFuzzOne},
                                            Target{"audit_record", audit_record_fuzzFuzzOne},
                                            Target{"scenario_request", scenario_request_fuzzFuzzOne},
