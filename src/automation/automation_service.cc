@@ -268,7 +268,12 @@ void AutomationService::Impl::Run() {
 
 void AutomationService::Impl::Tick() {
   recommendations->ExpireDue(clock.Now());
-  runner->StepRamps();
+  std::shared_ptr<const SafetyEnvelope> current;
+  {
+    std::lock_guard lock(mu);
+    current = envelope;
+  }
+  runner->StepRamps(*current);
 }
 
 void AutomationService::Impl::Handle(const RuleTransition& t) {
@@ -482,6 +487,7 @@ Status AutomationService::DeleteRule(std::string_view name) {
     }
   }
   s.engine->Remove(name);
+  s.runner->CancelRamps(name);  // a deleted rule moves nothing further
   std::lock_guard lock(s.mu);
   if (auto it = s.active.find(key); it != s.active.end()) {
     std::map<std::string, json::object> twins = std::move(it->second);

@@ -77,12 +77,20 @@ Result<std::vector<json::object>> RecordJournal::ReadAll() const {
 Status RecordJournal::Append(const json::object& record, bool sync) {
   std::string line = ToJson(record);
   line += '\n';
+  // A write that fails part-way (a full disk) must not leave a fragment the next record would
+  // be glued to — ReadAll would skip that joined line, losing an acknowledged record.
+  const off_t start = ::lseek(fd_, 0, SEEK_END);
   std::string_view rest = line;
   while (!rest.empty()) {
     ssize_t n = ::write(fd_, rest.data(), rest.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus("cannot append to", path_);
+      Status failed = ErrnoStatus("cannot append to", path_);
+      if (start >= 0 && ::ftruncate(fd_, start) != 0) {
+        return Status::Unavailable(fmt::format("{}; and cannot cut the partial line: {}", failed.message(),
+                                               std::strerror(errno)));
+      }
+      return failed;
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }

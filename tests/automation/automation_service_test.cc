@@ -634,5 +634,86 @@ TEST(AutomationExampleTest, TheWindFarmEnvelopeAndBearingRuleAreAccepted) {
   EXPECT_TRUE(rule->first);
 }
 
+// The envelope as it is at each ramp step binds the ramp: an operator who tightens the bounds,
+// switches to recommend-only and deletes the rule stops a ramp under way (found in review).
+TEST_F(AutomationServiceTest, ARampUnderWayObeysTheEnvelopeAsItIsNow) {
+  PutEnvelope(R"({"mode": "auto", "maxCommandsPerTwinPerHour": 12,
+      "properties": [{"model": "dtmi:test:loop:Turbine;1", "property": "rotorSpeedLimit",
+                      "min": 6, "max": 16, "maxRatePerMinute": 2}]})");
+  PutRule("up", R"({"scope": {"model": "dtmi:test:loop:Turbine;1"},
+      "condition": "hasMainBearing>rul < 250",
+      "actions": [{"type": "setProperty", "property": "rotorSpeedLimit", "value": 16}]})");
+  Wear();
+  PutEnvelope(R"({"mode": "auto", "maxCommandsPerTwinPerHour": 12,
+      "properties": [{"model": "dtmi:test:loop:Turbine;1", "property": "rotorSpeedLimit",
+                      "min": 6, "max": 13, "maxRatePerMinute": 2}]})");
+  for (int i = 0; i < 40; ++i) {
+    clock_.Advance(10s);
+    automation_->Flush();
+  }
+  EXPECT_LE(SpeedLimit(), 13.0) << "the tightened max holds for the rest of the ramp";
+  for (double v : transport_.Setpoints()) EXPECT_LE(v, 16.0);
+
+  // Recommend-only stops it where it is.
+  PutRule("up-again", R"({"scope": {"model": "dtmi:test:loop:Turbine;1"},
+      "condition": "hasMainBearing>rul < 250",
+      "actions": [{"type": "setProperty", "property": "rotorSpeedLimit", "value": 6}]})");
+  automation_->Flush();
+  PutEnvelope(R"({"mode": "recommend", "maxCommandsPerTwinPerHour": 12,
+      "properties": [{"model": "dtmi:test:loop:Turbine;1", "property": "rotorSpeedLimit",
+                      "min": 6, "max": 13, "maxRatePerMinute": 2}]})");
+  const double before = SpeedLimit();
+  const std::size_t sent = transport_.Setpoints().size();
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(10s);
+    automation_->Flush();
+  }
+  EXPECT_EQ(SpeedLimit(), before);
+  EXPECT_EQ(transport_.Setpoints().size(), sent);
+}
+
+// The rate holds across separate writes: four rules activating together move the setpoint by
+// one step, not four (found in review).
+TEST_F(AutomationServiceTest, TheRateOfChangeHoldsAcrossRulesWritingTogether) {
+  PutEnvelope(R"({"mode": "auto", "maxCommandsPerTwinPerHour": 12,
+      "properties": [{"model": "dtmi:test:loop:Turbine;1", "property": "rotorSpeedLimit",
+                      "min": 6, "max": 16, "maxRatePerMinute": 2}]})");
+  for (const char* name : {"a", "b", "c", "d"}) {
+    PutRule(name, R"({"scope": {"model": "dtmi:test:loop:Turbine;1"},
+      "condition": "hasMainBearing>rul < 250",
+      "actions": [{"type": "setProperty", "property": "rotorSpeedLimit", "value": 6}]})");
+  }
+  Wear();
+  const double step = 2.0 * 10 / 60;  // maxRatePerMinute × the 10 s ramp interval
+  for (double v : transport_.Setpoints()) EXPECT_LE(std::abs(v - 12.6), step + 1e-9) << v;
+  double previous = SpeedLimit();
+  for (int i = 0; i < 60; ++i) {
+    clock_.Advance(10s);
+    automation_->Flush();
+    EXPECT_LE(std::abs(SpeedLimit() - previous), step + 1e-9);
+    previous = SpeedLimit();
+  }
+  EXPECT_EQ(SpeedLimit(), 6.0);
+}
+
+// A recommendation past its expiry is not approvable, even before the worker's sweep ran.
+TEST_F(AutomationServiceTest, AnExpiredRecommendationCannotBeApproved) {
+  Open({.tick = 1h});
+  ASSERT_TRUE(automation_->PutEnvelope(ParseJson(kEnvelope).value()).ok());
+  std::string rule = kBearingRule;
+  rule.replace(rule.find("\"scope\""), 0, R"("mode": "recommend", "recommendationTtl": "1h", )");
+  PutRule("bearing", rule);
+  Wear();
+  json::array pending = automation_->ListRecommendations({.status = "pending"});
+  ASSERT_EQ(pending.size(), 1u);
+  clock_.Advance(3h);
+  const std::string id(pending[0].at("recommendationId").as_string());
+  auto done = automation_->Approve(id, "op", "");
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.status().error_code(), "NotPending");
+  EXPECT_EQ(transport_.sends(), 0u);
+  EXPECT_EQ(automation_->GetRecommendation(id)->at("status"), json::value("expired"));
+}
+
 }  // namespace
 }  // namespace doppel::automation

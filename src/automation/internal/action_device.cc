@@ -82,8 +82,10 @@ Status ActionRunner::WriteSetpoint(std::string_view twin_id, std::string_view pr
     return component.empty() ? deps_.graph->PatchTwin(twin_id, patch, {})
                              : deps_.graph->PatchComponent(twin_id, component, patch, {});
   }();
-  if (doc.ok()) deps_.commands->OnPatched(twin_id, component, patch);
-  return doc.status();
+  if (!doc.ok()) return doc.status();
+  deps_.commands->OnPatched(twin_id, component, patch);
+  last_writes_[fmt::format("{}\n{}", twin_id, property)] = clock_.Now();
+  return Status::Ok();
 }
 
 json::object ActionRunner::RunDevice(const ActionDef& action, const ActionContext& ctx, const SafetyEnvelope& envelope,
@@ -123,17 +125,36 @@ json::object ActionRunner::RunSetpoint(const ActionDef& action, const ActionCont
   EnvelopeDecision decision = deps_.graph->Read([&](const twin::GraphState& state) {
     return envelope.CheckSetpoint(state.models(), model, action.target, action.value);
   });
+  const std::optional<double> current = CurrentNumber(*deps_.graph, ctx.twin_id, action.target);
+  if (decision.max_rate_per_minute && !current && decision.outcome != EnvelopeDecision::Outcome::kBlocked) {
+    // A rate bounds the change from the present value; without one there is nothing to step from.
+    decision.outcome = EnvelopeDecision::Outcome::kBlocked;
+    decision.reason = fmt::format("{} of {} has no current value: a rate-bounded setpoint needs one to step from",
+                                  action.target, ctx.twin_id);
+  }
   if (!Admit(decision, ctx.twin_id, envelope, record)) return Log(std::move(record));
   if (decision.outcome == EnvelopeDecision::Outcome::kClamped) record["outcome"] = "clamped";
   const json::value target = decision.value;
-  // A change larger than one step of the envelope's rate starts a ramp: its first step now.
-  const std::optional<double> current = CurrentNumber(*deps_.graph, ctx.twin_id, action.target);
+  // A change larger than one step of the envelope's rate starts a ramp: its first step now —
+  // or, when automation changed this property less than a step interval ago (another rule, an
+  // approval), one interval after that change.
   const double step = decision.max_rate_per_minute.value_or(0) *
                       std::chrono::duration<double, std::ratio<60>>(ramps_.interval()).count();
+  const TimePoint now = clock_.Now();
+  const auto last = last_writes_.find(fmt::format("{}\n{}", ctx.twin_id, action.target));
+  const bool too_soon = decision.max_rate_per_minute && last != last_writes_.end() &&
+                        now - last->second < ramps_.interval();
   const bool ramping = decision.max_rate_per_minute && target.is_number() && current &&
-                       std::abs(target.to_number<double>() - *current) > step;
-  const json::value first = ramping ? json::value(StepToward(*current, target.to_number<double>(), step)) : target;
+                       (too_soon || std::abs(target.to_number<double>() - *current) > step);
   ramps_.Cancel(ctx.twin_id, action.target);  // a newer setpoint replaces a ramp under way
+  if (ramping && too_soon) {
+    record["applied"] = json::object{{"value", *current}};
+    if (!decision.reason.empty()) record["reason"] = decision.reason;
+    StartRamp(ctx, action.target, target.to_number<double>(), step, *decision.max_rate_per_minute, record,
+              last->second + ramps_.interval());
+    return Log(std::move(record));
+  }
+  const json::value first = ramping ? json::value(StepToward(*current, target.to_number<double>(), step)) : target;
   Status written = WriteSetpoint(ctx.twin_id, action.target, first);
   if (!written.ok()) {
     record["outcome"] = "failed";
@@ -142,12 +163,15 @@ json::object ActionRunner::RunSetpoint(const ActionDef& action, const ActionCont
   }
   record["applied"] = json::object{{"value", first}};
   if (!decision.reason.empty()) record["reason"] = decision.reason;
-  if (ramping) StartRamp(ctx, action.target, target.to_number<double>(), step, *decision.max_rate_per_minute, record);
+  if (ramping) {
+    StartRamp(ctx, action.target, target.to_number<double>(), step, *decision.max_rate_per_minute, record,
+              now + ramps_.interval());
+  }
   return Log(std::move(record));
 }
 
 void ActionRunner::StartRamp(const ActionContext& ctx, const std::string& property, double target, double step,
-                             double rate, json::object& record) {
+                             double rate, json::object& record, TimePoint next) {
   const double seconds = std::chrono::duration<double>(ramps_.interval()).count();
   json::object& applied = record["applied"].as_object();
   applied["target"] = target;
@@ -161,7 +185,7 @@ void ActionRunner::StartRamp(const ActionContext& ctx, const std::string& proper
                 .property = property,
                 .target = target,
                 .max_step = step,
-                .next = clock_.Now() + ramps_.interval(),
+                .next = next,
                 .rule = ctx.rule,
                 .mode = std::string(record.at("mode").as_string()),
                 .approved_by = approved_by == nullptr ? "" : std::string(approved_by->as_string()),
@@ -195,32 +219,59 @@ json::object ActionRunner::RunCommand(const ActionDef& action, const ActionConte
   return Log(std::move(record));
 }
 
-void ActionRunner::StepRamps() {
+void ActionRunner::StepRamps(const SafetyEnvelope& envelope) {
   std::lock_guard lock(device_mu_);
-  for (const Ramp& ramp : ramps_.TakeDue(clock_.Now())) {
+  for (Ramp& ramp : ramps_.TakeDue(clock_.Now())) {
     const ActionContext ctx{.rule = ramp.rule, .twin_id = ramp.twin_id, .time = clock_.Now(),
                             .evidence = ramp.evidence.is_object() ? ramp.evidence.get_object() : json::object()};
     const ActionDef action{.type = ActionType::kSetProperty, .target = ramp.property, .value = ramp.target};
     json::object record = Record(ctx, action, ramp.mode, "executed");
     record["request"] = DeviceActionJson(action);
     if (!ramp.approved_by.empty()) record["approvedBy"] = ramp.approved_by;
-    const std::optional<double> current = CurrentNumber(*deps_.graph, ramp.twin_id, ramp.property);
-    if (!current) {
-      record["outcome"] = "failed";
-      record["reason"] = fmt::format("ramp stopped: {} of {} is no longer a number", ramp.property, ramp.twin_id);
+    const auto stop = [&](std::string_view outcome, std::string reason) {
+      record["outcome"] = outcome;
+      record["reason"] = fmt::format("ramp stopped: {}", reason);
       ramps_.Cancel(ramp.twin_id, ramp.property);
       Log(std::move(record));
+    };
+    // The envelope as it is now: an operator may have tightened it, or asked for recommend
+    // mode, while the ramp was under way.
+    if (envelope.mode() == AutomationMode::kRecommend && ramp.approved_by.empty()) {
+      stop("blocked", "the envelope is in recommend mode");
       continue;
     }
-    const double next = StepToward(*current, ramp.target, ramp.max_step);
+    const std::string model = ModelOf(ramp.twin_id);
+    const EnvelopeDecision decision = deps_.graph->Read([&](const twin::GraphState& state) {
+      return envelope.CheckSetpoint(state.models(), model, ramp.property, json::value(ramp.target));
+    });
+    if (decision.outcome == EnvelopeDecision::Outcome::kBlocked) {
+      stop("blocked", decision.reason);
+      continue;
+    }
+    const std::optional<double> current = CurrentNumber(*deps_.graph, ramp.twin_id, ramp.property);
+    if (!current) {
+      stop("failed", fmt::format("{} of {} is no longer a number", ramp.property, ramp.twin_id));
+      continue;
+    }
+    const double target = decision.value.to_number<double>();
+    double max_step = ramp.max_step;
+    if (decision.max_rate_per_minute) {
+      max_step = std::min(max_step, *decision.max_rate_per_minute *
+                                        std::chrono::duration<double, std::ratio<60>>(ramps_.interval()).count());
+    }
+    const double next = StepToward(*current, target, max_step);
     Status written = WriteSetpoint(ramp.twin_id, ramp.property, next);
-    record["applied"] = json::object{{"value", next}, {"target", ramp.target}, {"rampStep", ramp.steps + 1}};
-    record["reason"] = fmt::format("ramp step {} toward {}", ramp.steps + 1, ramp.target);
+    record["applied"] = json::object{{"value", next}, {"target", target}, {"rampStep", ramp.steps + 1}};
+    record["reason"] = fmt::format("ramp step {} toward {:.6g}", ramp.steps + 1, target);
+    if (decision.outcome == EnvelopeDecision::Outcome::kClamped) {
+      record["outcome"] = "clamped";
+      record["reason"] = fmt::format("ramp step {} toward {:.6g} ({})", ramp.steps + 1, target, decision.reason);
+    }
     if (!written.ok()) {
       record["outcome"] = "failed";
       record["reason"] = fmt::format("ramp stopped: {}", written.message());
     }
-    if (!written.ok() || next == ramp.target) ramps_.Cancel(ramp.twin_id, ramp.property);
+    if (!written.ok() || next == target) ramps_.Cancel(ramp.twin_id, ramp.property);
     Log(std::move(record));
   }
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -57,8 +58,11 @@ class ActionRunner {
                          const DeviceMode& mode);
   // One "recommended" record per device action of a new recommendation.
   void RecordRecommended(const ActionDef& action, const ActionContext& ctx, std::string_view recommendation_id);
-  // Writes the ramp steps due at the clock's now.
-  void StepRamps();
+  // Writes the ramp steps due at the clock's now, each checked against `envelope` as it is
+  // now: clamped to its bounds and rate, stopped when it blocks the setpoint or (for a ramp
+  // not approved by a person) asks for recommend mode.
+  void StepRamps(const SafetyEnvelope& envelope);
+  void CancelRamps(std::string_view rule) { ramps_.CancelRule(rule); }
   std::size_t active_ramps() const { return ramps_.size(); }
 
  private:
@@ -70,9 +74,10 @@ class ActionRunner {
   void RunWebhook(const ActionDef& action, const ActionContext& ctx, bool activated);
   json::object RunSetpoint(const ActionDef& action, const ActionContext& ctx, const SafetyEnvelope& envelope,
                            json::object record);
-  // Schedules the rest of a ramp whose first step `record` holds, and says so in it.
+  // Schedules the rest of a ramp (its next step at `next`) whose first step, if any, `record`
+  // holds, and says so in it.
   void StartRamp(const ActionContext& ctx, const std::string& property, double target, double step, double rate,
-                 json::object& record);
+                 json::object& record, TimePoint next);
   json::object RunCommand(const ActionDef& action, const ActionContext& ctx, const SafetyEnvelope& envelope,
                           json::object record);
   // The envelope's verdict and the rate limit: false (and `record` says why) when blocked.
@@ -90,6 +95,9 @@ class ActionRunner {
   std::mutex device_mu_;  // serialises device actions and ramp steps
   RateLimiter limiter_;
   RampSchedule ramps_;
+  // When automation last wrote each "<twin>\n<property>": the rate of change holds across
+  // separate writes (two rules, an approval), not only within one ramp. Guarded by device_mu_.
+  std::map<std::string, TimePoint, std::less<>> last_writes_;
 };
 
 }  // namespace doppel::automation::internal

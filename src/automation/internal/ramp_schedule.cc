@@ -20,6 +20,11 @@ void RampSchedule::Cancel(std::string_view twin_id, std::string_view property) {
   ramps_.erase(std::make_pair(std::string(twin_id), std::string(property)));
 }
 
+void RampSchedule::CancelRule(std::string_view rule) {
+  std::lock_guard lock(mu_);
+  std::erase_if(ramps_, [&](const auto& entry) { return entry.second.rule == rule; });
+}
+
 std::vector<Ramp> RampSchedule::TakeDue(TimePoint now) {
   std::vector<Ramp> due;
   std::lock_guard lock(mu_);

@@ -44,6 +44,8 @@ class RampSchedule {
   // Adds a ramp, replacing one of the same twin and property (a newer setpoint wins).
   void Start(Ramp ramp);
   void Cancel(std::string_view twin_id, std::string_view property);
+  // Cancels every ramp a rule started (the rule was deleted).
+  void CancelRule(std::string_view rule);
   // The ramps due at `now`, each rescheduled one interval later (the caller cancels those that
   // reached their target or failed).
   std::vector<Ramp> TakeDue(TimePoint now);

@@ -146,17 +146,29 @@ Result<Recommendation> RecommendationStore::Decide(std::string_view id, std::str
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return NotFound(id);
   Recommendation& r = it->second;
+  if (r.status == "pending" && r.expires <= now) {
+    // Past its expiry but not yet swept by the worker's tick: it expired all the same.
+    Recommendation expired = r;
+    expired.status = "expired";
+    expired.decided = now;
+    if (PersistLocked(expired).ok()) r = std::move(expired);
+    return Status::Conflict(fmt::format("recommendation '{}' has expired: only a pending one can be decided", id),
+                            "NotPending");
+  }
   if (r.status != "pending") {
     return Status::Conflict(fmt::format("recommendation '{}' is {}: only a pending one can be decided", id, r.status),
                             "NotPending");
   }
-  r.status = std::string(status);
-  r.decided_by = std::string(by);
-  r.decided = now;
-  r.comment = std::string(comment);
+  // Changed on a copy: a decision that cannot be made durable leaves the recommendation pending.
+  Recommendation decided = r;
+  decided.status = std::string(status);
+  decided.decided_by = std::string(by);
+  decided.decided = now;
+  decided.comment = std::string(comment);
   // The decision must be durable before an approved action runs: a crash after the device
   // moved must not leave the recommendation pending (approvable a second time).
-  DOPPEL_RETURN_IF_ERROR(PersistLocked(r));
+  DOPPEL_RETURN_IF_ERROR(PersistLocked(decided));
+  r = std::move(decided);
   Recommendation out = r;
   TrimLocked();
   return out;
