@@ -289,6 +289,13 @@ Result<Alert> AlertService::Comment(std::string_view id, std::string_view author
     return Status::ResourceExhausted(
         fmt::format("alert '{}' already has {} comments, the most one alert keeps", id, internal::kMaxComments));
   }
+  std::size_t kept = text.size();
+  for (const AlertComment& c : alert.comments) kept += c.text.size();
+  if (kept > internal::kMaxCommentBytes) {
+    return Status::ResourceExhausted(fmt::format(
+        "alert '{}' already keeps {} KiB of comments, the most one alert keeps is {} KiB", id,
+        (kept - text.size()) >> 10, internal::kMaxCommentBytes >> 10));
+  }
   const TimePoint now = s.clock.Now();
   alert.comments.push_back({now, std::string(author), std::string(text)});
   Record(alert, now, "commented", author, text);

@@ -85,9 +85,12 @@ Status ConnectorRegistry::AddOpcUa(std::vector<connect::opcua::OpcUaConnectorCon
     if (std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.connector->config().name == config.name; }) !=
             entries_.end() ||
         std::find_if(opcua_.begin(), opcua_.end(), [&](const auto& c) { return c->config().name == config.name; }) !=
-            opcua_.end()) {
+            opcua_.end() ||
+        // Also a Modbus one: the name is the buffer's directory.
+        std::any_of(modbus_.begin(), modbus_.end(), [&](const auto& c) { return c->config().name == config.name; })) {
       return Status::Conflict("a connector named '" + config.name + "' already exists");
     }
+    if (!data_dir_.empty()) config.buffer_dir = (fs::path(data_dir_) / "connectors" / config.name).string();
     opcua_.push_back(std::make_unique<connect::opcua::OpcUaConnector>(std::move(config), ingestor_, graph_, clock_));
   }
   return Status::Ok();

@@ -289,10 +289,11 @@ void AutomationService::Impl::Handle(const RuleTransition& t) {
     env = envelope;
     ++transitions;
     if (t.active) {
-      json::object& state = active[t.rule][t.twin_id];
-      state = json::object{{"since", FormatRfc3339(time)}, {"evidence", signals}};
+      // Persisted after its actions ran (below): a crash in between must not restore the
+      // instance as active with its alert, work order or recommendation never made — a
+      // repeat after a restart is harmless (alerts and work orders are de-duplicated by key).
+      active[t.rule][t.twin_id] = json::object{{"since", FormatRfc3339(time)}, {"evidence", signals}};
       last_fired[t.rule] = FormatRfc3339(time);
-      PersistActiveLocked(t.rule, t.twin_id, &state);
     } else {
       active[t.rule].erase(t.twin_id);
       PersistActiveLocked(t.rule, t.twin_id, nullptr);
@@ -311,6 +312,13 @@ void AutomationService::Impl::Handle(const RuleTransition& t) {
     }
   }
   if (t.active && recommend && rule->has_device_actions()) Recommend(*rule, ctx);
+  if (!t.active) return;
+  std::lock_guard lock(mu);
+  auto rule_it = active.find(t.rule);
+  if (rule_it == active.end()) return;  // the rule was deleted meanwhile
+  if (auto it = rule_it->second.find(t.twin_id); it != rule_it->second.end()) {
+    PersistActiveLocked(t.rule, t.twin_id, &it->second);
+  }
 }
 
 void AutomationService::Impl::Recommend(const RuleDefinition& rule, const ActionContext& ctx) {

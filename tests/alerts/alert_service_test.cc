@@ -392,6 +392,14 @@ TEST_F(AlertServiceTest, ValidationNamesTheField) {
               HasSubstr("'comment' is too long"));
   EXPECT_THAT(alerts_->Clear(a.id, "x", std::string(4001, 'x')).status().message(), HasSubstr("'reason' is too long"));
   EXPECT_EQ(alerts_->Get(a.id)->state, AlertState::kRaised);  // nothing was half-done
+
+  // Comment text per alert is bounded (each change journals the whole alert): 65 comments of
+  // 4,000 characters fit in 256 KiB, the 66th does not.
+  for (int i = 0; i < 65; ++i) ASSERT_TRUE(alerts_->Comment(a.id, "x", std::string(4000, 'c')).ok()) << i;
+  Status full = alerts_->Comment(a.id, "x", std::string(4000, 'c')).status();
+  EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(full.message(), HasSubstr("the most one alert keeps is 256 KiB"));
+  EXPECT_EQ(alerts_->Get(a.id)->comments.size(), 65u);
 }
 
 TEST_F(AlertServiceTest, NamesParseBackAndUnknownOnesAreRefused) {

@@ -155,12 +155,97 @@ TEST_F(OpcUaConnectorTest, ArraysNeedAnIndexAndRefusedValuesDoNotTakeOthersWithT
   EXPECT_EQ(connector.stats().readings_accepted, 2u);
 }
 
+// While the store fails, readings go to the disk buffer; once it works again, the next batch
+// replays them first, so history receives them in the order they came.
+TEST_F(OpcUaConnectorTest, BuffersReadingsWhileTheStoreFailsAndReplaysThemInOrder) {
+  bool store_down = true;
+  std::vector<tsdb::TimeNs> written;  // temperature times in the order history received them
+  OpcUaConnectorConfig config = Config();
+  config.buffer_dir = dir_.path() + "/connectors/press-1";
+  OpcUaConnector connector(config, *ingestor_, graph_, clock_);
+  connector.SetHistorySinkForTesting([&](std::span<const std::span<const ingest::Reading>> groups) {
+    if (store_down) return std::vector<Status>(groups.size(), Status::Unavailable("store is closed"));
+    for (const auto& group : groups) {
+      for (const ingest::Reading& r : group) {
+        if (r.path == "temperature") written.push_back(r.time);
+      }
+    }
+    return ingestor_->WriteEach(groups);
+  });
+  ASSERT_TRUE(connector.OpenBuffer().ok());
+
+  const MonitoredValue first[] = {{0, Good(60, 1'000)}, {0, Good(61, 2'000)}};
+  const MonitoredValue second[] = {{0, Good(62, 3'000)}};
+  connector.HandleValues(first);
+  connector.HandleValues(second);
+  EXPECT_TRUE(Points("temperature").empty());
+  OpcUaConnectorStats stats = connector.stats();
+  EXPECT_EQ(stats.buffer.readings, 3u);
+  EXPECT_EQ(stats.buffer.batches, 2u);
+  EXPECT_EQ(stats.readings_accepted, 0u);
+  EXPECT_EQ(stats.rejected, 0u) << "buffered, not refused";
+  EXPECT_NE(stats.last_error.find("store is closed"), std::string::npos) << stats.last_error;
+  EXPECT_EQ(connector.HealthJson().at("buffer").at("readings"), json::value(3));
+
+  store_down = false;
+  const MonitoredValue third[] = {{0, Good(63, 4'000)}, {1, {.value = Variant::String("seven"), .source_time_ns = 4'000}}};
+  connector.HandleValues(third);
+  EXPECT_EQ(written, (std::vector<tsdb::TimeNs>{1'000, 2'000, 3'000, 4'000}));
+  EXPECT_EQ(Points("temperature"),
+            (std::vector<tsdb::Point>{{1'000, 60.0}, {2'000, 61.0}, {3'000, 62.0}, {4'000, 63.0}}));
+  stats = connector.stats();
+  EXPECT_EQ(stats.buffer.readings, 0u);
+  // The three buffered, then this batch's two, queued behind them (the refused one included).
+  EXPECT_EQ(stats.buffer.replayed_readings, 5u);
+  EXPECT_EQ(stats.readings_accepted, 4u);
+  EXPECT_EQ(stats.rejected, 1u) << "a bad value is refused, not buffered";
+  json::object health = connector.HealthJson();
+  EXPECT_EQ(health.at("buffer").at("readings"), json::value(0));
+  EXPECT_EQ(health.at("buffer").at("replayedReadings"), json::value(5));
+}
+
+// What a run left in the buffer (the store was failing when it stopped) is replayed by the next
+// run's first batch, before that batch's own readings.
+TEST_F(OpcUaConnectorTest, ReplaysWhatAPreviousRunBuffered) {
+  OpcUaConnectorConfig config = Config();
+  config.buffer_dir = dir_.path() + "/connectors/press-1";
+  {
+    OpcUaConnector connector(config, *ingestor_, graph_, clock_);
+    connector.SetHistorySinkForTesting([](std::span<const std::span<const ingest::Reading>> groups) {
+      return std::vector<Status>(groups.size(), Status::Internal("disk full"));
+    });
+    ASSERT_TRUE(connector.OpenBuffer().ok());
+    const MonitoredValue values[] = {{0, Good(60, 1'000)}};
+    connector.HandleValues(values);
+    ASSERT_EQ(connector.stats().buffer.readings, 1u);
+  }
+  OpcUaConnector connector(config, *ingestor_, graph_, clock_);
+  ASSERT_TRUE(connector.OpenBuffer().ok());
+  EXPECT_EQ(connector.stats().buffer.readings, 1u);
+  const MonitoredValue values[] = {{0, Good(61, 2'000)}};
+  connector.HandleValues(values);
+  EXPECT_EQ(Points("temperature"), (std::vector<tsdb::Point>{{1'000, 60.0}, {2'000, 61.0}}));
+  EXPECT_EQ(connector.stats().buffer.readings, 0u);
+}
+
+TEST_F(OpcUaConnectorTest, WithoutABufferAStoreErrorRefusesTheReadings) {
+  OpcUaConnector connector(Config(), *ingestor_, graph_, clock_);
+  connector.SetHistorySinkForTesting([](std::span<const std::span<const ingest::Reading>> groups) {
+    return std::vector<Status>(groups.size(), Status::Unavailable("store is closed"));
+  });
+  const MonitoredValue values[] = {{0, Good(60, 1'000)}, {0, Good(61, 2'000)}};
+  connector.HandleValues(values);
+  EXPECT_EQ(connector.stats().rejected, 2u);
+  EXPECT_EQ(connector.stats().buffer.readings, 0u);
+}
+
 TEST_F(OpcUaConnectorTest, MetricsNameEveryFamilyOnce) {
   OpcUaConnector connector(Config(), *ingestor_, graph_, clock_);
   std::string out;
   connector.RenderMetrics(out);
   for (const char* family : {"doppel_opcua_connected", "doppel_opcua_reconnects_total", "doppel_opcua_notifications_total",
-                             "doppel_opcua_readings_total", "doppel_opcua_bad_quality_total", "doppel_opcua_rejected_total"}) {
+                             "doppel_opcua_readings_total", "doppel_opcua_bad_quality_total", "doppel_opcua_rejected_total",
+                             "doppel_opcua_buffered_readings", "doppel_opcua_dropped_readings_total"}) {
     EXPECT_NE(out.find(fmt::format("# TYPE {} ", family)), std::string::npos) << family;
     EXPECT_NE(out.find(fmt::format("{}{{connector=\"press-1\"}} 0\n", family)), std::string::npos) << out;
   }

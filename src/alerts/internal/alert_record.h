@@ -18,6 +18,9 @@ inline constexpr std::size_t kMaxEvidenceBytes = 64u << 10;
 inline constexpr std::size_t kMaxKeyBytes = 1'024;        // dedup key, twin id, rule name
 inline constexpr std::size_t kMaxHistory = 100;
 inline constexpr std::size_t kMaxComments = 1'000;
+// Comment text kept per alert: every change journals the whole alert, so its size bounds what
+// each later change writes.
+inline constexpr std::size_t kMaxCommentBytes = 256u << 10;
 
 // Characters (Unicode code points) of UTF-8 text.
 std::size_t CharCount(std::string_view text);

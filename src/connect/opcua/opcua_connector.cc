@@ -96,12 +96,29 @@ OpcUaConnector::OpcUaConnector(OpcUaConnectorConfig config, ingest::Ingestor& in
       ingestor_(ingestor),
       graph_(graph),
       clock_(clock),
-      node_status_(config_.nodes.size(), kNoValueYet) {}
+      history_([this](std::span<const std::span<const ingest::Reading>> groups) { return ingestor_.WriteEach(groups); }),
+      node_status_(config_.nodes.size(), kNoValueYet) {
+  writer_ = std::make_unique<ForwardingWriter>(
+      [this](std::span<const std::span<const ingest::Reading>> groups) { return history_(groups); }, nullptr);
+}
 
 OpcUaConnector::~OpcUaConnector() { Stop(); }
 
+Status OpcUaConnector::OpenBuffer() {
+  if (config_.buffer_dir.empty() || buffer_ != nullptr) return Status::Ok();
+  DOPPEL_ASSIGN_OR_RETURN(buffer_, StoreForward::Open({.dir = config_.buffer_dir, .max_bytes = config_.buffer_max_bytes}));
+  writer_ = std::make_unique<ForwardingWriter>(
+      [this](std::span<const std::span<const ingest::Reading>> groups) { return history_(groups); }, buffer_.get());
+  if (!buffer_->empty()) {
+    spdlog::info("opcua connector '{}': {} buffered reading(s) from a previous run will be replayed with the next values",
+                 config_.name, buffer_->stats().readings);
+  }
+  return Status::Ok();
+}
+
 Status OpcUaConnector::Start() {
   DOPPEL_RETURN_IF_ERROR(ValidateOpcUaConnectorConfig(config_));
+  DOPPEL_RETURN_IF_ERROR(OpenBuffer());  // a no-op when started: the first Start opened it
   std::lock_guard lock(mu_);
   if (client_ != nullptr) return Status::Conflict(fmt::format("opcua connector '{}' is already started", config_.name));
   client_ = std::make_unique<OpcUaClient>(OpcUaClientOptions{.endpoint = config_.endpoint,
@@ -216,22 +233,29 @@ void OpcUaConnector::HandleValues(std::span<const MonitoredValue> values) {
 }
 
 void OpcUaConnector::WriteReadings(const std::vector<ingest::Reading>& readings) {
-  if (readings.empty()) return;
-  // One group per reading: a value the twin's model refuses must not take the others with it.
-  std::vector<std::span<const ingest::Reading>> groups;
-  groups.reserve(readings.size());
-  for (const ingest::Reading& reading : readings) groups.emplace_back(&reading, 1);
-  const std::vector<Status> written = ingestor_.WriteEach(groups);
-  for (std::size_t i = 0; i < written.size(); ++i) {
-    if (written[i].ok()) {
-      readings_accepted_.fetch_add(1, std::memory_order_relaxed);
+  // Even an empty batch goes through: it replays what the buffer holds.
+  if (readings.empty() && (buffer_ == nullptr || buffer_->empty())) return;
+  // One group per reading (ForwardingWriter): a value the twin's model refuses must not take the
+  // others with it.
+  const ForwardingWriter::Outcome outcome = writer_->Write(readings);
+  readings_accepted_.fetch_add(outcome.written, std::memory_order_relaxed);
+  for (const auto& [index, why] : outcome.refused) {
+    const uint64_t n = rejected_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (!ShouldLog(n)) continue;
+    if (index < readings.size()) {
+      spdlog::warn("opcua connector '{}': reading {}/{} refused ({} so far): {}", config_.name, readings[index].twin_id,
+                   readings[index].path, n, why.message());
     } else {
-      const uint64_t n = rejected_.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (ShouldLog(n)) {
-        spdlog::warn("opcua connector '{}': reading {}/{} refused ({} so far): {}", config_.name, readings[i].twin_id,
-                     readings[i].path, n, written[i].message());
-      }
+      spdlog::warn("opcua connector '{}': a buffered reading was refused ({} so far): {}", config_.name, n, why.message());
     }
+  }
+  if (!outcome.error.ok()) {
+    const std::string error = fmt::format("history write failed (buffer: {} readings waiting): {}",
+                                          buffer_->stats().readings, outcome.error.message());
+    if (ShouldLog(store_errors_.fetch_add(1, std::memory_order_relaxed) + 1)) {
+      spdlog::warn("opcua connector '{}': {}", config_.name, error);
+    }
+    SetError(error);
   }
 }
 
@@ -290,6 +314,7 @@ OpcUaConnectorStats OpcUaConnector::stats() const {
   stats.properties_patched = properties_patched_.load(std::memory_order_relaxed);
   stats.bad_quality = bad_quality_.load(std::memory_order_relaxed);
   stats.rejected = rejected_.load(std::memory_order_relaxed);
+  if (buffer_ != nullptr) stats.buffer = buffer_->stats();
   std::lock_guard lock(status_mu_);
   stats.last_error = last_error_;
   return stats;
@@ -322,7 +347,12 @@ json::object OpcUaConnector::HealthJson() const {
                       {"badQuality", s.bad_quality},
                       {"rejected", s.rejected},
                       {"lastError", s.last_error},
-                      {"nodes", std::move(nodes)}};
+                      {"nodes", std::move(nodes)},
+                      {"buffer", json::object{{"batches", s.buffer.batches},
+                                              {"readings", s.buffer.readings},
+                                              {"bytes", s.buffer.bytes},
+                                              {"replayedReadings", s.buffer.replayed_readings},
+                                              {"droppedReadings", s.buffer.dropped_readings}}}};
 }
 
 void OpcUaConnector::RenderMetrics(std::string& out) const {
@@ -350,6 +380,10 @@ void RenderOpcUaMetrics(std::span<const OpcUaConnector* const> connectors, std::
        [](const OpcUaConnectorStats& s) { return s.bad_quality; }},
       {"doppel_opcua_rejected_total", "counter", "Values refused by the twin or history",
        [](const OpcUaConnectorStats& s) { return s.rejected; }},
+      {"doppel_opcua_buffered_readings", "gauge", "Readings waiting in the store-and-forward buffer",
+       [](const OpcUaConnectorStats& s) { return s.buffer.readings; }},
+      {"doppel_opcua_dropped_readings_total", "counter", "Readings dropped from a full store-and-forward buffer",
+       [](const OpcUaConnectorStats& s) { return s.buffer.dropped_readings; }},
   };
   std::vector<std::pair<std::string, OpcUaConnectorStats>> all;
   for (const OpcUaConnector* connector : connectors) all.emplace_back(connector->config().name, connector->stats());

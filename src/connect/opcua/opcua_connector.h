@@ -21,6 +21,14 @@
 // last status per node is visible in the health JSON ("nodes": [{"node", "status"}]), so an
 // operator sees which sensor went bad and since when values stopped.
 //
+// Store and forward: with a buffer directory (config.buffer_dir; the serve config puts it in
+// <dataDir>/connectors/<name>), readings whose history write failed with a store error
+// (IsRetryableStoreError) go to a StoreForward buffer on disk instead of being lost; while it
+// holds anything, newer readings queue behind it, and each later notification batch replays it
+// first, oldest first (ForwardingWriter), so history receives readings in the order they came.
+// Replay happens only when a notification arrives: a server whose values stop changing leaves
+// the buffer waiting. Twin property patches are not buffered (the twin graph is not the store).
+//
 // Commands and setpoints go the other way through command::OpcUaCommandTransport
 // (src/command/opcua_command_transport.h), which uses this config's "commands" and the nodes
 // with "write": true.
@@ -47,6 +55,7 @@
 #include "base/json.h"
 #include "base/status.h"
 #include "connect/opcua/opcua_client.h"
+#include "connect/store_forward.h"
 #include "ingest/ingestor.h"
 #include "twin/twin_graph.h"
 
@@ -98,6 +107,10 @@ struct OpcUaConnectorConfig {
   std::chrono::milliseconds request_timeout{10'000};   // default 10 s
   std::vector<OpcUaNodeMapping> nodes;                 // at least one node or command
   std::vector<OpcUaCommandMapping> commands = {};
+  // Where the store-and-forward buffer lives; "" = none (a store error then loses the batch,
+  // counted as rejected). Not part of the JSON: the registry sets it from the data directory.
+  std::string buffer_dir = {};
+  uint64_t buffer_max_bytes = uint64_t{64} << 20;  // 64 MiB
 };
 
 // Parses one connector object with "type": "opcua" (shape in docs/opcua.md). Strict: unknown
@@ -149,6 +162,7 @@ struct OpcUaConnectorStats {
   uint64_t bad_quality = 0;           // values skipped for a Bad/Uncertain StatusCode
   uint64_t rejected = 0;              // values refused by ingest/twin (type, unknown twin, ...)
   std::string last_error;             // "" when none yet
+  StoreForwardStats buffer = {};      // zeros without a buffer
 };
 
 // ---- the connector -------------------------------------------------------------------------
@@ -164,15 +178,21 @@ class OpcUaConnector {
   // Validates the config and starts a thread that connects, resolves browse paths and
   // subscribes, retrying with backoff (0.5 s doubling to 30 s) until it succeeds: an
   // unreachable server is not an error. After that the client reconnects by itself and
-  // re-creates the subscription. Errors: InvalidArgument (config), Conflict if started.
+  // re-creates the subscription. Opens the buffer first (OpenBuffer).
+  // Errors: InvalidArgument (config), Internal (buffer), Conflict if started.
   Status Start();
+  // Opens the store-and-forward buffer in config().buffer_dir, finding what a previous run left
+  // (no-op without a directory or when open). Start calls it; call it yourself only to use
+  // HandleValues without Start. Controlling thread, not while the client runs. Errors: Internal.
+  Status OpenBuffer();
   // Idempotent: ends the setup thread and disconnects; no handler runs after it returns.
   void Stop();
 
   OpcUaConnectorStats stats() const;
   // {"name", "type": "opcua", "endpoint", "connected", "subscribed", "connects", "reconnects",
   //  "notifications", "readingsAccepted", "propertiesPatched", "badQuality", "rejected",
-  //  "lastError", "nodes": [{"node", "twin", "path", "status"}]}.
+  //  "lastError", "nodes": [{"node", "twin", "path", "status"}],
+  //  "buffer": {"batches", "readings", "bytes", "replayedReadings", "droppedReadings"}}.
   json::object HealthJson() const;
   // doppel_opcua_* families for this connector alone (see RenderOpcUaMetrics).
   void RenderMetrics(std::string& out) const;
@@ -181,6 +201,9 @@ class OpcUaConnector {
   // Processes a batch of monitored values as if the subscription had delivered it (`item`
   // indexes config().nodes). For tests and replay; not concurrently with a running client.
   void HandleValues(std::span<const MonitoredValue> values);
+  // Replaces Ingestor::WriteEach as the history write (tests: a store that fails on demand).
+  // Before Start / HandleValues; `sink` must outlive the connector.
+  void SetHistorySinkForTesting(ForwardingWriter::Sink sink) { history_ = std::move(sink); }
 
  private:
   void Run();  // the setup thread
@@ -199,6 +222,14 @@ class OpcUaConnector {
   ingest::Ingestor& ingestor_;
   twin::TwinGraph& graph_;
   const Clock& clock_;
+
+  // The history write (Ingestor::WriteEach unless a test replaced it), the buffer and the writer
+  // that uses both. Set up by the constructor and OpenBuffer (controlling thread, before the
+  // client runs), then used by the handler only; buffer_'s stats() are safe from any thread.
+  ForwardingWriter::Sink history_;
+  std::unique_ptr<StoreForward> buffer_;  // null without a buffer directory
+  std::unique_ptr<ForwardingWriter> writer_;
+  std::atomic<uint64_t> store_errors_{0};  // writes that failed for the store (for log sampling)
 
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
@@ -226,6 +257,8 @@ class OpcUaConnector {
 //   doppel_opcua_readings_total{connector="press-1"} 1100
 //   doppel_opcua_bad_quality_total{connector="press-1"} 12
 //   doppel_opcua_rejected_total{connector="press-1"} 0
+//   doppel_opcua_buffered_readings{connector="press-1"} 0             (gauge)
+//   doppel_opcua_dropped_readings_total{connector="press-1"} 0
 void RenderOpcUaMetrics(std::span<const OpcUaConnector* const> connectors, std::string& out);
 
 }  // namespace doppel::connect::opcua
