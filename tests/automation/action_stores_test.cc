@@ -1,6 +1,7 @@
 // The automation service's two record stores on their own: the action log (bounded, newest
 // first, across a reopen) and recommendations (decided once, expired on time, across a reopen).
 #include <gmock/gmock.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -23,7 +24,7 @@ TEST(ActionLogTest, KeepsTheNewestAcrossAReopenAndFiltersNewestFirst) {
   {
     auto log = ActionLog::Open(dir.path(), 3, false).value();
     for (int i = 0; i < 5; ++i) {
-      json::object r = log->Append(Record(i % 2 == 0 ? "even" : "odd", "t" + std::to_string(i), "executed"));
+      json::object r = log->Append(Record(i % 2 == 0 ? "even" : "odd", fmt::format("t{}", i), "executed"));
       EXPECT_EQ(r.at("actionId").as_string().size(), 32u);
     }
     EXPECT_EQ(log->size(), 3u);
@@ -103,7 +104,7 @@ TEST(RecommendationStoreTest, ForgetsTheOldestDecidedPastTheLimitButNeverAPendin
   auto store = RecommendationStore::Open(dir.path(), 2, false).value();
   ASSERT_TRUE(store->Add(Pending("keep", t0)).ok());
   for (int i = 0; i < 4; ++i) {
-    const std::string id = "d" + std::to_string(i);
+    const std::string id = fmt::format("d{}", i);
     ASSERT_TRUE(store->Add(Pending(id, t0 + std::chrono::seconds(i))).ok());
     ASSERT_TRUE(store->Decide(id, "rejected", "op", "", t0 + std::chrono::minutes(i)).ok());
   }
