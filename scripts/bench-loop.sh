@@ -19,6 +19,7 @@
 # SYNC (true: Doppel's default durability), BROKER_NODELAY (false: Mosquitto's default
 # set_tcp_nodelay), DEVSIM_RATE (1 tick/s), KEEP=1 keeps the work directory.
 set -euo pipefail
+source "$(dirname "$0")/bench-lib.sh"
 
 BUILD_DIR=${1:-build}
 LOOP=$BUILD_DIR/loop_bench
@@ -49,7 +50,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 log() { echo "bench-loop: $*" >&2; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 metric() { curl -sf "$DOPPEL_URL/metrics" | sed -n "s/^$1 \([0-9.e+-]*\)$/\1/p" | head -n 1; }
 
 # ---- 1. rules on the ingest path, in process -------------------------------------------------
@@ -96,18 +96,7 @@ cat > "$WORK/doppel.json" <<EOF
       "values": {"site": "kestrel-ridge"}}}]
 }
 EOF
-: > "$WORK/doppel.out"
-"$DOPPEL" serve --listen 127.0.0.1:0 --data-dir "$WORK/doppel" --config "$WORK/doppel.json" --log-level warn \
-    > "$WORK/doppel.out" 2> "$WORK/doppel.log" &
-DOPPEL_PID=$!
-DOPPEL_URL=""
-for _ in $(seq 600); do
-  DOPPEL_URL=$(sed -n 's/^doppel listening on \(http:[^ ]*\).*/\1/p' "$WORK/doppel.out" | head -n 1)
-  [[ -n $DOPPEL_URL ]] && break
-  kill -0 "$DOPPEL_PID" 2>/dev/null || { cat "$WORK/doppel.log" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n $DOPPEL_URL ]] || { log "doppel did not start"; exit 1; }
+start_doppel "$DOPPEL" "$WORK" "$WORK/doppel.json"
 # Models and twins only: no rules or detectors, so the round trip is the command path alone.
 mkdir -p "$WORK/wind-farm"
 ln -s "$ROOT/examples/wind-farm/models" "$WORK/wind-farm/models"

@@ -19,6 +19,7 @@
 # JavaScript thread) is meant to be the bottleneck; the trivial client shows what it delivers to
 # a session that does nothing with the values.
 set -euo pipefail
+source "$(dirname "$0")/bench-lib.sh"
 
 BUILD_DIR=${1:-build}
 LOAD=$BUILD_DIR/opcua_load
@@ -73,18 +74,7 @@ log "1/3 node-opcua $NODE_OPCUA on $ENDPOINT: $NODES variables, each changing ev
 "$LOAD" config --endpoint "$ENDPOINT" --nodes "$NODES" --publishing-ms "$PUBLISHING_MS" |
   python3 -c "import json, sys; c = json.load(sys.stdin); c['sync'] = '$SYNC' == 'true'; print(json.dumps(c))" \
   > "$WORK/doppel.json"
-: > "$WORK/doppel.out"
-"$DOPPEL" serve --listen 127.0.0.1:0 --data-dir "$WORK/doppel" --config "$WORK/doppel.json" --log-level warn \
-    > "$WORK/doppel.out" 2> "$WORK/doppel.log" &
-DOPPEL_PID=$!
-DOPPEL_URL=""
-for _ in $(seq 600); do
-  DOPPEL_URL=$(sed -n 's/^doppel listening on \(http:[^ ]*\).*/\1/p' "$WORK/doppel.out" | head -n 1)
-  [[ -n $DOPPEL_URL ]] && break
-  kill -0 "$DOPPEL_PID" 2>/dev/null || { cat "$WORK/doppel.log" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n $DOPPEL_URL ]] || { log "doppel did not start"; exit 1; }
+start_doppel "$DOPPEL" "$WORK" "$WORK/doppel.json"
 log "2/3 Doppel on $DOPPEL_URL (sync=$SYNC), connector 'bench' on $NODES nodes"
 
 # ---- 3. both clients, one window -------------------------------------------------------------

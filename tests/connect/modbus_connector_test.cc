@@ -19,22 +19,16 @@
 #include "twin/events.h"
 #include "twin/journal.h"
 #include "twin/twin_graph.h"
+#include "support/eventually.h"
 
 namespace doppel::connect::modbus {
 namespace {
 
+using doppel::testing::Eventually;
+
 using namespace std::chrono_literals;
 
 json::value J(std::string_view text) { return ParseJson(text).value(); }
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
 
 constexpr std::string_view kPress = R"({
   "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Press;1", "@type": "Interface",
@@ -83,7 +77,7 @@ class ModbusConnectorTest : public ::testing::Test {
   void StartConnector(int timeout_ms = 500) {
     connector_ = std::make_unique<ModbusConnector>(Config(timeout_ms), *ingestor_, graph_);
     ASSERT_TRUE(connector_->Start().ok());
-    ASSERT_TRUE(WaitFor([&] { return connector_->stats().connected; }));
+    ASSERT_TRUE(Eventually([&] { return connector_->stats().connected; }));
   }
 
   std::vector<tsdb::Point> Points(std::string_view path) {
@@ -112,7 +106,7 @@ class ModbusConnectorTest : public ::testing::Test {
 TEST_F(ModbusConnectorTest, PollsRegistersIntoHistory) {
   server_->SetHoldingRegister(30, 0b0100);
   StartConnector();
-  ASSERT_TRUE(WaitFor([&] { return Points("counter").size() >= 5; }));
+  ASSERT_TRUE(Eventually([&] { return Points("counter").size() >= 5; }));
   connector_->Stop();
   const std::vector<tsdb::Point> counter = Points("counter");
   const std::vector<tsdb::Point> speed = Points("spindleSpeed");
@@ -143,12 +137,12 @@ TEST_F(ModbusConnectorTest, PropertyPointsPatchTheTwinWhenTheyChange) {
   server_->SetDiscreteInput(4, true);
   server_->SetHoldingRegister(10, 1234);
   StartConnector();
-  ASSERT_TRUE(WaitFor([&] { return Property("running") == json::value(true); }));
+  ASSERT_TRUE(Eventually([&] { return Property("running") == json::value(true); }));
   EXPECT_DOUBLE_EQ(Property("targetSpeed").to_number<double>(), 123.4);
   const uint64_t patched = connector_->stats().properties_patched;
   EXPECT_EQ(patched, 2u);
   server_->SetDiscreteInput(4, false);
-  ASSERT_TRUE(WaitFor([&] { return Property("running") == json::value(false); }));
+  ASSERT_TRUE(Eventually([&] { return Property("running") == json::value(false); }));
   EXPECT_EQ(connector_->stats().properties_patched, 3u);  // unchanged values are not patched again
 }
 
@@ -158,7 +152,7 @@ TEST_F(ModbusConnectorTest, WritesASetpointWithTheInverseScaling) {
   ASSERT_TRUE(written.ok()) << written.ToString();
   EXPECT_EQ(server_->HoldingRegister(10), 2507);
   // Read back by the property point: the device's report.
-  ASSERT_TRUE(WaitFor([&] { return Property("targetSpeed").is_number() && Property("targetSpeed").to_number<double>() == 250.7; }));
+  ASSERT_TRUE(Eventually([&] { return Property("targetSpeed").is_number() && Property("targetSpeed").to_number<double>() == 250.7; }));
   Status too_big = connector_->WriteSetpoint("press-1", "targetSpeed", json::value(7000));
   EXPECT_EQ(too_big.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(server_->HoldingRegister(10), 2507);
@@ -203,7 +197,7 @@ TEST_F(ModbusConnectorTest, AWriteTheDeviceRefusesAnswers500) {
   config.commands[0].address = 500;
   ModbusConnector bad(config, *ingestor_, graph_);
   ASSERT_TRUE(bad.Start().ok());
-  ASSERT_TRUE(WaitFor([&] { return bad.stats().connected; }));
+  ASSERT_TRUE(Eventually([&] { return bad.stats().connected; }));
   command::ModbusCommandTransport bad_transport([&](const auto& visit) { visit(bad); });
   bad_transport.SetResponseHandler([&](const command::CommandResponse& r) { responses.push_back(r); });
   ASSERT_TRUE(bad_transport.SendCommand({.twin_id = "press-1", .command = "reset", .correlation_id = "c1"}).ok());
@@ -215,15 +209,15 @@ TEST_F(ModbusConnectorTest, AWriteTheDeviceRefusesAnswers500) {
 
 TEST_F(ModbusConnectorTest, ReconnectsAfterTheServerRestartsAndResumesPolling) {
   StartConnector();
-  ASSERT_TRUE(WaitFor([&] { return connector_->stats().polls >= 3; }));
+  ASSERT_TRUE(Eventually([&] { return connector_->stats().polls >= 3; }));
   server_->Stop();
-  ASSERT_TRUE(WaitFor([&] { return !connector_->stats().connected; }));
+  ASSERT_TRUE(Eventually([&] { return !connector_->stats().connected; }));
   // Writes fail at once while the device is away.
   EXPECT_EQ(connector_->WriteSetpoint("press-1", "targetSpeed", json::value(1)).code(), StatusCode::kUnavailable);
   const uint64_t readings_before = connector_->stats().readings;
   EXPECT_FALSE(connector_->stats().last_error.empty());
   ASSERT_TRUE(server_->Restart().ok());
-  ASSERT_TRUE(WaitFor([&] { return connector_->stats().connected && connector_->stats().readings > readings_before + 10; }));
+  ASSERT_TRUE(Eventually([&] { return connector_->stats().connected && connector_->stats().readings > readings_before + 10; }));
   EXPECT_GE(connector_->stats().connects, 2u);
   EXPECT_TRUE(connector_->WriteSetpoint("press-1", "targetSpeed", json::value(12.3)).ok());
   EXPECT_EQ(server_->HoldingRegister(10), 123);
@@ -231,15 +225,15 @@ TEST_F(ModbusConnectorTest, ReconnectsAfterTheServerRestartsAndResumesPolling) {
 
 TEST_F(ModbusConnectorTest, ASilentDeviceTimesOutAndIsPolledAgainWhenItAnswers) {
   StartConnector(/*timeout_ms=*/100);
-  ASSERT_TRUE(WaitFor([&] { return connector_->stats().polls >= 2; }));
+  ASSERT_TRUE(Eventually([&] { return connector_->stats().polls >= 2; }));
   server_->SetMuted(true);
-  ASSERT_TRUE(WaitFor([&] { return connector_->stats().last_error.find("timed out") != std::string::npos; }))
+  ASSERT_TRUE(Eventually([&] { return connector_->stats().last_error.find("timed out") != std::string::npos; }))
       << connector_->stats().last_error;
   const uint64_t errors = connector_->stats().errors;
   EXPECT_GT(errors, 0u);
   server_->SetMuted(false);
   const uint64_t readings = connector_->stats().readings;
-  ASSERT_TRUE(WaitFor([&] { return connector_->stats().readings > readings + 10; }));
+  ASSERT_TRUE(Eventually([&] { return connector_->stats().readings > readings + 10; }));
   EXPECT_TRUE(connector_->stats().connected);
 }
 
@@ -258,7 +252,7 @@ TEST_F(ModbusConnectorTest, ReplaysWhatAPreviousRunBufferedBeforeNewReadings) {
   config.buffer_dir = buffer_dir;
   connector_ = std::make_unique<ModbusConnector>(config, *ingestor_, graph_);
   ASSERT_TRUE(connector_->Start().ok());
-  ASSERT_TRUE(WaitFor([&] { return Points("counter").size() >= 3; }));
+  ASSERT_TRUE(Eventually([&] { return Points("counter").size() >= 3; }));
   connector_->Stop();
   const std::vector<tsdb::Point> counter = Points("counter");
   EXPECT_EQ(counter[0].time, 1000);
@@ -277,7 +271,7 @@ TEST_F(ModbusConnectorTest, AnUnreachableDeviceIsNotAStartError) {
   server_->Stop();
   ModbusConnector connector(config, *ingestor_, graph_);
   ASSERT_TRUE(connector.Start().ok());
-  ASSERT_TRUE(WaitFor([&] { return connector.stats().errors >= 2; }));
+  ASSERT_TRUE(Eventually([&] { return connector.stats().errors >= 2; }));
   EXPECT_FALSE(connector.stats().connected);
   EXPECT_NE(connector.stats().last_error.find("cannot connect"), std::string::npos);
   EXPECT_EQ(connector.Start().code(), StatusCode::kConflict);

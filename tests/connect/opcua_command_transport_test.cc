@@ -14,24 +14,18 @@
 #include <thread>
 
 #include "opcua_test_server.h"
+#include "support/eventually.h"
 
 namespace doppel::command {
 namespace {
+
+using doppel::testing::Eventually;
 
 using namespace std::chrono_literals;
 using connect::opcua::NodeId;
 using connect::opcua::OpcUaClient;
 
 json::value J(std::string_view text) { return ParseJson(text).value(); }
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
 
 class OpcUaCommandTransportTest : public ::testing::Test {
  protected:
@@ -58,7 +52,7 @@ class OpcUaCommandTransportTest : public ::testing::Test {
       cv_.notify_all();
     });
     ASSERT_TRUE(transport_->Start().ok());
-    ASSERT_TRUE(WaitFor([&] { return transport_->connected(); }));
+    ASSERT_TRUE(Eventually([&] { return transport_->connected(); }));
   }
 
   // Sends and waits for the response.
@@ -146,7 +140,7 @@ TEST_F(OpcUaCommandTransportTest, ServesOnlyTheTwinsItMapsCommandsOrWritesFor) {
 
 TEST_F(OpcUaCommandTransportTest, ASendWhileTheServerIsDownFailsAtOnce) {
   server_->Kill();
-  ASSERT_TRUE(WaitFor([&] { return !transport_->connected(); }));
+  ASSERT_TRUE(Eventually([&] { return !transport_->connected(); }));
   Status sent = transport_->SendCommand({.twin_id = "m1", .command = "reset", .correlation_id = "y", .payload = "z"});
   EXPECT_EQ(sent.code(), StatusCode::kUnavailable);
   EXPECT_EQ(transport_->SendDesired({.twin_id = "m1", .properties = {{"targetSpeed", 1.0}}}).code(),

@@ -18,22 +18,16 @@
 #include "twin/events.h"
 #include "twin/journal.h"
 #include "twin/twin_graph.h"
+#include "support/eventually.h"
 
 namespace doppel::connect::opcua {
 namespace {
 
+using doppel::testing::Eventually;
+
 using namespace std::chrono_literals;
 
 json::value J(std::string_view text) { return ParseJson(text).value(); }
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
-}
 
 constexpr std::string_view kMachine = R"({
   "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:Machine;1", "@type": "Interface",
@@ -259,7 +253,7 @@ TEST_F(OpcUaConnectorTest, StartRefusesAnInvalidConfigAndASecondStart) {
   OpcUaConnector connector(Config(), *ingestor_, graph_, clock_);  // nothing listens on port 1
   ASSERT_TRUE(connector.Start().ok());
   EXPECT_EQ(connector.Start().code(), StatusCode::kConflict);
-  ASSERT_TRUE(WaitFor([&] { return !connector.stats().last_error.empty(); }));
+  ASSERT_TRUE(Eventually([&] { return !connector.stats().last_error.empty(); }));
   EXPECT_FALSE(connector.stats().connected);
   connector.Stop();
   connector.Stop();  // idempotent
@@ -270,9 +264,9 @@ TEST_F(OpcUaConnectorTest, SubscribesToTheSimulatedMachine) {
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   OpcUaConnector connector(Config((*server)->url()), *ingestor_, graph_, clock_);
   ASSERT_TRUE(connector.Start().ok());
-  ASSERT_TRUE(WaitFor([&] { return Points("temperature").size() >= 3; })) << ToJson(connector.HealthJson());
-  ASSERT_TRUE(WaitFor([&] { return Points("vibration").size() >= 1; })) << ToJson(connector.HealthJson());
-  ASSERT_TRUE(WaitFor([&] { return Property("targetSpeed").is_number(); }));  // found by its browse path
+  ASSERT_TRUE(Eventually([&] { return Points("temperature").size() >= 3; })) << ToJson(connector.HealthJson());
+  ASSERT_TRUE(Eventually([&] { return Points("vibration").size() >= 1; })) << ToJson(connector.HealthJson());
+  ASSERT_TRUE(Eventually([&] { return Property("targetSpeed").is_number(); }));  // found by its browse path
   EXPECT_EQ(Property("targetSpeed").to_number<double>(), 1500);
   EXPECT_EQ(Property("state"), json::value("Running"));
   const OpcUaConnectorStats stats = connector.stats();

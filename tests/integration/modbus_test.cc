@@ -13,18 +13,10 @@
 #include "server_process.h"
 #include "support/modbus_server.h"
 #include "test_models.h"
+#include "support/eventually.h"
 
 namespace doppel::testing {
 namespace {
-
-bool Eventually(const std::function<bool()>& probe, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return probe();
-}
 
 constexpr std::string_view kPressModel = R"([{
   "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:ModbusPress;1", "@type": "Interface",

@@ -15,21 +15,13 @@
 #include "connect/opcua_test_server.h"
 #include "server_process.h"
 #include "test_models.h"
+#include "support/eventually.h"
 
 namespace doppel::testing {
 namespace {
 
 using connect::opcua::NodeId;
 using connect::opcua::OpcUaClient;
-
-bool Eventually(const std::function<bool()>& probe, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return probe();
-}
 
 constexpr std::string_view kMachineModel = R"([{
   "@context": "dtmi:dtdl:context;3", "@id": "dtmi:test:OpcUaMachine;1", "@type": "Interface",

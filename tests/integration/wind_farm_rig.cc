@@ -103,15 +103,6 @@ std::string LoadWindFarmTwins(const std::string& url, const std::string& scratch
   return "";
 }
 
-bool Eventually(const std::function<bool()>& probe, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return probe();
-}
-
 json::value GetJson(client::HttpClient& http, const std::string& target) {
   auto r = http.Send("GET", target, {}, {});
   if (!r.ok() || r->status != 200) return nullptr;

@@ -16,6 +16,7 @@
 
 #include "base/json.h"
 #include "client/http_client.h"
+#include "support/eventually.h"  // Eventually
 
 namespace doppel::testing {
 
@@ -50,8 +51,6 @@ std::string WindFarmConnectorConfig(const std::string& broker_url, const std::st
 // puts those itself) with `doppel load`. Empty on success, else what went wrong.
 std::string LoadWindFarmTwins(const std::string& url, const std::string& scratch_dir);
 
-// Polls `probe` every 100 ms until it returns true or `timeout` passes.
-bool Eventually(const std::function<bool()>& probe, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // GET `target` as JSON (null when the answer is not 200 JSON).
 json::value GetJson(client::HttpClient& http, const std::string& target);
